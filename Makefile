@@ -1,0 +1,41 @@
+# One command runs the archive on the sample data, one runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= archive.db
+PUBLIC_DB ?= public.db
+HOST ?= 127.0.0.1
+PORT ?= 8001
+
+.PHONY: serve test lint format install archive clean
+
+$(BIN)/testimony: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/testimony
+
+archive: install
+	$(BIN)/testimony ingest data/ --db $(DB)
+	$(BIN)/testimony stats --db $(DB)
+
+serve: archive
+	$(BIN)/testimony serve --db $(DB) --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).whoosh $(PUBLIC_DB) $(PUBLIC_DB).whoosh

@@ -1,0 +1,296 @@
+"""`testimony`: the archive's command line. Commands parse options, call one or two helpers, print.
+
+Exit status: 0 when everything went in, 1 when some input failed (or, for verify, the stores
+disagree), 2 for usage errors.
+"""
+
+import html
+import json
+import re
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from search import api as search_api
+from search import index as search_index
+
+from . import db as archive_db
+from . import load
+from .source import MAX_FILE_BYTES
+
+app = typer.Typer(
+    help="A testimony archive: ingest testimony files into SQLite and Whoosh, search them, serve them with Datasette.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[Path, typer.Option("--db", help="The archive's SQLite database.", dir_okay=False)]
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="The Whoosh index folder [default: <db>.whoosh].", file_okay=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+PathsArgument = Annotated[list[Path], typer.Argument(help="Source files or folders (searched recursively).")]
+MaxBytesOption = Annotated[
+    int, typer.Option("--max-bytes", help="Refuse files larger than this many bytes.", min=1, show_default=True)
+]
+
+
+def index_for(db: Path, index: Path | None) -> Path:
+    return index if index is not None else search_index.index_dir_for(db)
+
+
+def fail(message: str, code: int = 1):
+    err.print(Text(f"Error: {message}"))
+    raise typer.Exit(code)
+
+
+def file_progress():
+    """A rich progress bar on a terminal; silent otherwise (CI logs, pipes)."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[name]}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def count_files(paths):
+    return sum(1 for _ in load.find_source_files(paths))
+
+
+def run_with_progress(description: str, paths, work):
+    with file_progress() as progress:
+        task = progress.add_task(description, total=None if progress.disable else count_files(paths), name="")
+
+        def advance(path):
+            progress.update(task, advance=1, name=str(path.name))
+
+        return work(advance)
+
+
+def print_report(report: load.Report, as_json: bool, verb: str) -> None:
+    summary = report.summary()
+    if as_json:
+        out.print_json(json.dumps(summary | {"index_repaired": report.index_repaired}))
+        return
+    for failed in report.failed:
+        err.print(Text(failed.error, style="red"))
+    if verb == "ingest":
+        line = (
+            f"{summary['files']} file{'s' if summary['files'] != 1 else ''}: {summary['inserted']} inserted, "
+            f"{summary['updated']} updated, {summary['unchanged']} unchanged, {summary['removed']} removed, "
+            f"{summary['failed']} failed"
+        )
+        if report.index_repaired:
+            line += f" (index repaired first: {report.index_repaired} documents)"
+    else:
+        good = summary["files"] - summary["failed"]
+        line = (
+            f"{summary['files']} file{'s' if summary['files'] != 1 else ''}: {good} valid, {summary['failed']} invalid"
+        )
+    out.print(Text(line))
+
+
+@app.command()
+def ingest(
+    paths: PathsArgument,
+    db: DbOption = Path("archive.db"),
+    index: IndexOption = None,
+    max_bytes: MaxBytesOption = MAX_FILE_BYTES,
+    as_json: JsonOption = False,
+):
+    """Ingest testimony source files (.yml, .yaml, .json) into the archive and its search index."""
+    archive = archive_db.open_archive(db)
+    try:
+        report = run_with_progress(
+            "Ingesting",
+            paths,
+            lambda advance: load.ingest_paths(archive, index_for(db, index), paths, advance, max_bytes),
+        )
+    except search_index.IndexBusy as error:
+        fail(f"{error}; is another ingest running?")
+    print_report(report, as_json, "ingest")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def validate(paths: PathsArgument, max_bytes: MaxBytesOption = MAX_FILE_BYTES, as_json: JsonOption = False):
+    """Check source files against the schema and normalization rules; writes nothing."""
+    report = run_with_progress("Validating", paths, lambda advance: load.check_paths(paths, advance, max_bytes))
+    print_report(report, as_json, "validate")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json: JsonOption = False):
+    """Rebuild the Whoosh index from SQLite (the source of truth) and swap it in atomically."""
+    if not db.exists():
+        fail(f"no archive at {db}", 2)
+    archive = archive_db.open_archive(db)
+    total = archive["testimonies"].count
+    with file_progress() as progress:
+        task = progress.add_task("Indexing", total=total, name="")
+        try:
+            count = search_index.rebuild(archive, index_for(db, index), lambda n: progress.advance(task, n))
+        except search_index.IndexBusy as error:
+            fail(str(error))
+    if as_json:
+        out.print_json(json.dumps({"indexed": count}))
+    else:
+        out.print(f"Indexed {count} testimonies into {index_for(db, index)}")
+
+
+@app.command()
+def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json: JsonOption = False):
+    """Counts per table and the index's document count."""
+    if not db.exists():
+        fail(f"no archive at {db}", 2)
+    archive = archive_db.open_archive(db)
+    counts = {name: archive[name].count for name in archive_db.TABLES if name != "archive_meta"}
+    index_dir = index_for(db, index)
+    summary = {
+        "tables": counts,
+        "pseudonyms": archive.execute("select count(*) from people where is_pseudonym = 1").fetchone()[0],
+        "index_documents": search_index.doc_count(index_dir),
+        "generation": {
+            "database": search_index.db_generation(archive),
+            "index": search_index.read_generation(index_dir),
+        },
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    table = Table("table", "rows", box=None)
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    out.print(table)
+    out.print(f"people with a pseudonym: {summary['pseudonyms']}")
+    indexed = summary["index_documents"]
+    out.print(f"index documents: {indexed if indexed is not None else 'no index'} ({index_dir})")
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    date = "date"
+
+
+def parse_filters(filters: list[str]) -> dict[str, list[str]]:
+    parsed: dict[str, list[str]] = {}
+    for item in filters:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise typer.BadParameter(f"{item!r} is not of the form field=value", param_hint="--filter")
+        parsed.setdefault(name.strip().lower(), []).append(value.strip())
+    return parsed
+
+
+def snippet_text(snippet: str) -> Text:
+    """The API's HTML snippet as terminal text: marks become bold, entities decode, nothing else is markup."""
+    text = Text()
+    for index, part in enumerate(re.split(r"</?mark>", snippet)):
+        text.append(html.unescape(part), style="bold yellow" if index % 2 else "")
+    return text
+
+
+def print_results(result: search_api.SearchResult) -> None:
+    if not result.total:
+        out.print(Text(f"No testimonies match {result.query!r}."))
+        return
+    first = (result.page - 1) * result.page_size + 1
+    out.print(
+        Text(
+            f"{result.total} testimon{'y' if result.total == 1 else 'ies'} match {result.query!r} "
+            f"(showing {first}-{first + len(result.hits) - 1}, page {result.page} of {result.pages}, "
+            f"{result.took_ms:.0f} ms)",
+            style="bold",
+        )
+    )
+    for number, hit in enumerate(result.hits, first):
+        out.print()
+        heading = Text(f"{number}. ")
+        heading.append(hit["speaker_display"], style="bold")
+        if hit["speaker_is_pseudonym"]:
+            heading.append(" (pseudonym)", style="dim")
+        heading.append(f" [{hit['role'] or 'role unknown'}] ")
+        heading.append(f"{hit['source_title']}, {hit['publisher']}, {hit['published']}", style="italic")
+        heading.append(f"  id {hit['id']}", style="dim")
+        out.print(heading)
+        out.print(Text("   ") + snippet_text(hit["snippet"]))
+        for match in hit["matched_names"]:
+            out.print(
+                Text(
+                    f"   name: {match['query']} matched {match['name']} ({match['field']}, {match['rule']})",
+                    style="cyan",
+                )
+            )
+    out.print()
+    for name, counts in result.facets.items():
+        if counts:
+            shown = ", ".join(f"{value} ({count})" for value, count in list(counts.items())[:8])
+            more = f", +{len(counts) - 8} more" if len(counts) > 8 else ""
+            out.print(Text(f"{name}: {shown}{more}", style="dim"))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", field:value, prefix*, fuzzy~, date:[2018 TO 2020].')],
+    db: DbOption = Path("archive.db"),
+    index: IndexOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="Hits per page.", min=1, max=search_api.MAX_PAGE_SIZE)] = 20,
+    page: Annotated[int, typer.Option("--page", help="Page of hits to show.", min=1)] = 1,
+    filters: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="Narrow to a facet value, e.g. role=family or tags=Detention. Repeatable."),
+    ] = None,
+    sort: Annotated[Sort, typer.Option("--sort", help="Order of hits.")] = Sort.relevance,
+    exact_names: Annotated[
+        bool, typer.Option("--exact-names", help="Match names as written (accents folded), without spelling variants.")
+    ] = False,
+    as_json: JsonOption = False,
+):
+    """Search testimonies: ranked hits with highlighted snippets, matched name variants and facet counts."""
+    if not db.exists():
+        fail(f"no archive at {db}", 2)
+    try:
+        result = search_api.search(
+            db,
+            index_for(db, index),
+            query,
+            filters=parse_filters(filters or []),
+            sort=sort.value,
+            page=page,
+            page_size=limit,
+            exact_names=exact_names,
+        )
+    except search_api.SearchError as error:
+        fail(str(error), 2)
+    except FileNotFoundError as error:
+        fail(str(error), 2)
+    if as_json:
+        data = result.to_dict()
+        out.print_json(json.dumps(data, ensure_ascii=False))
+    else:
+        print_results(result)
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""Ingest source files into the archive: SQLite first (one transaction per file), then the index.
+
+`ingest_paths` is the whole pipeline behind `testimony ingest`; `check_paths` is the same without
+writing, behind `testimony validate`. Both return a `Report` the CLI prints.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from search import index as search_index
+
+from . import db as archive_db
+from .normalize import NormalizedSource, normalize
+from .source import MAX_FILE_BYTES, SOURCE_SUFFIXES, InvalidSource, load_source
+
+Progress = Callable[[Path], None]
+
+
+@dataclass
+class FileResult:
+    path: str
+    sha256: str | None = None
+    status: str = "ok"  # ok | failed
+    error: str | None = None
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    files: list[FileResult] = field(default_factory=list)
+    index_repaired: int = 0
+
+    def count(self, name) -> int:
+        return sum(len(getattr(f, name)) if name != "unchanged" else f.unchanged for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def summary(self) -> dict:
+        return {
+            "files": len(self.files),
+            "inserted": self.count("inserted"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "removed": self.count("removed"),
+            "failed": len(self.failed),
+            "errors": [f.error for f in self.failed],
+        }
+
+
+def find_source_files(paths: Iterable[Path], suffixes=SOURCE_SUFFIXES) -> Iterator[Path | InvalidSource]:
+    """Files named directly, and files with a source suffix under folders (recursively, sorted).
+
+    Problems finding files (a symlink loop, an unreadable folder) come out as InvalidSource values so the
+    caller can report them beside the files that did go in.
+    """
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            seen_dirs = set()
+            for root, dirs, files in os.walk(path, followlinks=True, onerror=None):
+                real = os.path.realpath(root)
+                if real in seen_dirs:
+                    dirs[:] = []
+                    yield InvalidSource(root, None, "symlink loop: folder already visited, skipped")
+                    continue
+                seen_dirs.add(real)
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in suffixes and not name.startswith("."):
+                        yield Path(root) / name
+        elif path.exists() or path.is_symlink():
+            yield path
+        else:
+            yield InvalidSource(path, None, "no such file or folder")
+
+
+def read_sources(
+    paths: Iterable[Path], max_bytes: int = MAX_FILE_BYTES
+) -> Iterator[tuple[Path, str | None, NormalizedSource | InvalidSource]]:
+    """Yield (path, sha256, normalized source or the error that stopped it) for every file found."""
+    for found in find_source_files(paths):
+        if isinstance(found, InvalidSource):
+            yield Path(found.path), None, found
+            continue
+        try:
+            sha256 = hashlib.sha256(found.read_bytes()).hexdigest() if found.is_file() else None
+            yield found, sha256, normalize(load_source(found, max_bytes), found)
+        except InvalidSource as error:
+            yield found, None, error
+        except OSError as error:
+            yield found, None, InvalidSource(found, None, f"cannot read file: {error.strerror or error}")
+
+
+def check_paths(paths: Iterable[Path], progress: Progress | None = None, max_bytes=MAX_FILE_BYTES) -> Report:
+    """Run every check ingest runs, writing nothing."""
+    report = Report()
+    for path, sha256, result in read_sources(paths, max_bytes):
+        if progress:
+            progress(path)
+        if isinstance(result, InvalidSource):
+            report.files.append(FileResult(str(path), status="failed", error=str(result)))
+        else:
+            report.files.append(FileResult(str(path), sha256, unchanged=len(result.testimonies)))
+    return report
+
+
+def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[str, str]) -> dict:
+    people = normalized.people
+    speaker = people[testimony.row["speaker_id"]]
+    subjects = [people[s["person_id"]] for s in testimony.subjects if s["person_id"]]
+    tag_ids = list(dict.fromkeys(testimony.tags + normalized.source_tags))
+    return {
+        "speaker": speaker.name,
+        "speaker_is_pseudonym": speaker.is_pseudonym,
+        "subjects": json.dumps([p.name + ("*" if p.is_pseudonym else "") for p in subjects], ensure_ascii=False),
+        "relationships": json.dumps(
+            sorted({s["relationship"] for s in testimony.subjects if s["relationship"]}), ensure_ascii=False
+        ),
+        "statuses": json.dumps(sorted({s["status"] for s in testimony.subjects if s["status"]}), ensure_ascii=False),
+        "tags": json.dumps([tag_labels[t] for t in tag_ids], ensure_ascii=False),
+        "source_title": normalized.source["title"],
+        "publisher": normalized.source["publisher"],
+        "published": normalized.source["published"],
+    }
+
+
+def delete_testimonies(db: sqlite_utils.Database, testimony_ids: list[str]) -> None:
+    """Remove testimonies and everything hanging off them (not the people: see `prune_people`)."""
+    for start in range(0, len(testimony_ids), 500):
+        chunk = testimony_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for table in ("testimony_subjects", "testimony_tags", "private_fields"):
+            db.execute(f"delete from {table} where testimony_id in ({marks})", chunk)
+        db.execute(f"delete from testimonies where id in ({marks})", chunk)
+
+
+def prune_people(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """delete from people where id not in (select speaker_id from testimonies)
+        and id not in (select person_id from testimony_subjects where person_id is not null)"""
+    )
+
+
+def prune_orphans(db: sqlite_utils.Database) -> None:
+    """People, tags and sources no testimony refers to any more."""
+    prune_people(db)
+    db.execute("delete from source_tags where source_id not in (select source_id from testimonies)")
+    db.execute("delete from sources where id not in (select source_id from testimonies)")
+    db.execute(
+        """delete from tags where id not in (select tag_id from testimony_tags)
+        and id not in (select tag_id from source_tags)"""
+    )
+
+
+def bump_generation(db: sqlite_utils.Database) -> int:
+    """Every committed change to testimonies moves the generation on; the index records the one it reflects."""
+    generation = int(archive_db.get_meta(db, "generation", 0)) + 1
+    archive_db.set_meta(db, "generation", generation)
+    return generation
+
+
+def write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source_file: str) -> FileResult:
+    """Write one normalized source file in one transaction: its rows become exactly what the file says."""
+    result = FileResult(source_file)
+    source = dict(normalized.source, source_file=source_file)
+    with db.atomic():
+        # The file is the unit: testimonies it no longer holds go, also when its source id changed.
+        previous = {
+            row["id"]: row["content_hash"]
+            for row in db.query(
+                """select t.id, t.content_hash from testimonies t join sources s on s.id = t.source_id
+                where s.id = ? or s.source_file = ?""",
+                [source["id"], source_file],
+            )
+        }
+        current = {t.row["id"] for t in normalized.testimonies}
+        changed = [t for t in normalized.testimonies if previous.get(t.row["id"]) != t.row["content_hash"]]
+        result.removed = sorted(set(previous) - current)
+        result.unchanged = len(normalized.testimonies) - len(changed)
+        if not changed and not result.removed:
+            return result
+        delete_testimonies(db, result.removed + [t.row["id"] for t in changed if t.row["id"] in previous])
+        db.execute("delete from source_tags where source_id = ?", [source["id"]])
+        db["sources"].upsert(source, pk="id")
+        db["people"].upsert_all([vars(p) for p in normalized.people.values()], pk="id")
+        db["tags"].insert_all(
+            [{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True
+        )
+        db["source_tags"].insert_all(
+            [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags],
+            pk=("source_id", "tag_id"),
+        )
+        # The archive's label for a tag is the first one it saw; every testimony shows that one.
+        marks = ",".join("?" * len(normalized.tags))
+        tag_labels = dict(db.execute(f"select id, name from tags where id in ({marks})", list(normalized.tags)))
+        db["testimonies"].insert_all(
+            [dict(t.row, **_browse_columns(normalized, t, tag_labels)) for t in changed], pk="id"
+        )
+        db["testimony_subjects"].insert_all([s for t in changed for s in t.subjects], pk=("testimony_id", "position"))
+        db["testimony_tags"].insert_all(
+            [{"testimony_id": t.row["id"], "tag_id": tag} for t in changed for tag in t.tags],
+            pk=("testimony_id", "tag_id"),
+        )
+        db["private_fields"].insert_all(
+            [dict(p, testimony_id=t.row["id"]) for t in changed for p in t.private],
+            pk=("testimony_id", "who", "field"),
+        )
+        if previous:
+            prune_orphans(db)
+        bump_generation(db)
+    for testimony in changed:
+        (result.updated if testimony.row["id"] in previous else result.inserted).append(testimony.row["id"])
+    return result
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def record_run(db: sqlite_utils.Database, command: str, started: str, report: Report) -> int:
+    summary = report.summary()
+    with db.atomic():
+        run_id = (
+            db["ingest_runs"]
+            .insert(
+                {
+                    "started": started,
+                    "finished": now(),
+                    "command": command,
+                    **{key: summary[key] for key in ("files", "inserted", "updated", "unchanged", "removed", "failed")},
+                }
+            )
+            .last_pk
+        )
+        db["ingest_run_files"].insert_all(
+            [
+                {"run_id": run_id, "path": f.path, "sha256": f.sha256, "status": f.status, "error": f.error}
+                for f in report.files
+            ],
+            pk=("run_id", "path"),
+            replace=True,
+        )
+    return run_id
+
+
+def ingest_paths(
+    db: sqlite_utils.Database,
+    index_dir: Path,
+    paths: Iterable[Path],
+    progress: Progress | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+) -> Report:
+    """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows."""
+    started = now()
+    report = Report()
+    report.index_repaired = search_index.catch_up(db, index_dir)
+    with search_index.Updater(db, index_dir) as updater:
+        for path, sha256, normalized in read_sources(paths, max_bytes):
+            if progress:
+                progress(path)
+            if isinstance(normalized, InvalidSource):
+                report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
+                continue
+            result = write_source(db, normalized, str(path.resolve()))
+            result.path, result.sha256 = str(path), sha256
+            report.files.append(result)
+            updater.add(result.inserted)
+            updater.replace(result.updated)
+            updater.delete(result.removed)
+    record_run(db, "ingest", started, report)
+    return report

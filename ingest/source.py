@@ -1,0 +1,179 @@
+"""Read one source file (YAML or JSON) and check it against `schema/source.schema.json`.
+
+Everything that can go wrong with a file an archivist hands us ends here as an `InvalidSource`
+naming the file, where in it (a line for syntax, a field path for the schema) and why. Nothing
+downstream sees a document that has not passed `load_source`.
+"""
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "source.schema.json"
+SOURCE_SUFFIXES = {".yml", ".yaml", ".json"}
+MAX_FILE_BYTES = 20 * 1024 * 1024
+# Deeper than any honest source file; stops stack exhaustion in the parser and validator.
+MAX_DEPTH = 32
+
+# An alias can only follow an anchor, so text with nothing that looks like an anchor is safe for the
+# fast C loader; anything else goes through the Python loader, which refuses aliases outright.
+DATE_FIELDS = {"published", "date", "since"}
+
+ANCHOR_LIKE = re.compile(r"(^|[\s\[{,:-])&[^\s]", re.MULTILINE)
+
+
+class InvalidSource(Exception):
+    """A source file that cannot be ingested: `path`, `where` (line or field path) and `reason`."""
+
+    def __init__(self, path, where, reason):
+        self.path = str(path)
+        self.where = where
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self):
+        where = f":{self.where}" if self.where else ""
+        return f"{self.path}{where}: {self.reason}"
+
+
+def _keep_dates_as_text(loader_class):
+    """YAML 1.1 turns 2025-08-28 into a date object; the schema wants the text as written."""
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in entries if tag != "tag:yaml.org,2002:timestamp"]
+        for first, entries in loader_class.yaml_implicit_resolvers.items()
+    }
+    return type(f"Text{loader_class.__name__}", (loader_class,), {"yaml_implicit_resolvers": resolvers})
+
+
+class _NoAliasSafeLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="YAML aliases (*name) are not allowed in source files", problem_mark=event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+SAFE_LOADER = _keep_dates_as_text(_NoAliasSafeLoader)
+FAST_LOADER = _keep_dates_as_text(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@cache
+def validator():
+    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def schema():
+    return validator().schema
+
+
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The file's text: UTF-8 (a BOM is allowed), CRLF folded, within the size limit."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InvalidSource(path, None, f"file is {size:,} bytes, over the limit of {max_bytes:,}")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InvalidSource(path, None, f"cannot read file: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InvalidSource(path, f"line {line}", f"not UTF-8 text (byte 0x{raw[error.start]:02x})") from None
+    if not text.strip():
+        raise InvalidSource(path, None, "file is empty")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_text(path: Path, text: str):
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise InvalidSource(path, None, f"nested deeper than {MAX_DEPTH} levels") from None
+        except json.JSONDecodeError as error:
+            raise InvalidSource(path, f"line {error.lineno}", f"invalid JSON: {error.msg}") from None
+    loader = SAFE_LOADER if ANCHOR_LIKE.search(text) else FAST_LOADER
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are SafeLoader subclasses
+    except RecursionError:
+        raise InvalidSource(path, None, f"nested deeper than {MAX_DEPTH} levels") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}" if mark else None
+        reason = " ".join(part for part in (error.context, error.problem) if part)
+        raise InvalidSource(path, where, f"invalid YAML: {reason}") from None
+    except yaml.YAMLError as error:
+        raise InvalidSource(path, None, f"invalid YAML: {error}") from None
+
+
+def field_path(parts) -> str:
+    """['testimonies', 2, 'speaker'] -> 'testimonies[2].speaker' (0-based, as in the file's list)."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _depth(value, limit=MAX_DEPTH) -> bool:
+    """True when value nests deeper than limit; iterative so it cannot itself overflow."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return False
+
+
+def _describe(error) -> str:
+    """One readable reason for a jsonschema error, preferring the most specific sub-error."""
+    parts = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown field {', '.join(map(repr, extra))}"
+    if parts and parts[-1] in DATE_FIELDS and error.validator in ("pattern", "oneOf", "type"):
+        return f"{error.instance!r} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD"
+    if error.validator == "oneOf" and error.context:
+        best = max(error.context, key=lambda sub: len(sub.absolute_path))
+        if best.validator != "type":
+            return _describe(best)
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
+    if error.validator == "pattern":
+        what = "an http(s) URL" if parts and parts[-1] == "url" else "of the expected form"
+        return f"{error.instance!r} is not {what}"
+    if error.validator == "required":
+        return error.message.replace("is a required property", "is required")
+    return error.message
+
+
+def _position(error):
+    """Order errors as they stand in the file: list items by number, not as text."""
+    return [(0, part, "") if isinstance(part, int) else (1, 0, part) for part in error.absolute_path]
+
+
+def validate_document(path: Path, document) -> dict:
+    """Raise InvalidSource for the first schema error (by position in the file), else return document."""
+    if _depth(document):
+        raise InvalidSource(path, None, f"nested deeper than {MAX_DEPTH} levels")
+    errors = sorted(validator().iter_errors(document), key=_position)
+    if errors:
+        error = errors[0]
+        more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise InvalidSource(path, field_path(error.absolute_path), _describe(error) + more)
+    return document
+
+
+def load_source(path: Path, max_bytes: int = MAX_FILE_BYTES) -> dict:
+    """Read, parse and validate one source file."""
+    return validate_document(path, parse_text(path, read_text(path, max_bytes)))

@@ -1,0 +1,418 @@
+"""The one search API: the CLI's `testimony search` and the Datasette plugin both call `Archive.search`.
+
+A query goes through Whoosh's parser configured for researchers (AND by default, "phrases",
+field:value, prefix*, fuzzy~, date ranges), is checked for what Whoosh would silently mangle or run
+pathologically slowly (unbalanced quotes and brackets, unknown fields, leading wildcards), and has
+its name terms widened to spelling variants unless `exact_names` is set. Hits come back with
+HTML-escaped snippets cut from the SQLite text, the names that matched and why, and facet counts
+over every matching document (not just the page).
+"""
+
+import html
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+from whoosh import highlight, qparser
+from whoosh import query as wq
+
+from . import index as search_index
+from . import names
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+SORTS = ("relevance", "date")
+SNIPPET_CHARS = 320
+
+# field:value names a researcher may type, and the index fields they search.
+QUERY_FIELDS = {
+    "text": "text",
+    "speaker": "speaker",
+    "subject": "subject",
+    "name": None,  # speaker or subject: expanded below
+    "title": "title",
+    "publisher": "publisher",
+    "location": "location",
+    "tag": "tag",
+    "tags": "tag",
+    "role": "role",
+    "status": "status",
+    "relationship": "relationship",
+    "language": "language",
+    "pseudonym": "pseudonym",
+    "year": "year",
+    "date": "date",
+    "published": "published",
+}
+DEFAULT_FIELDS = ["text", "speaker", "subject", "title", "tag"]
+NAME_FIELDS = {"speaker": "speaker_variant", "subject": "subject_variant"}
+
+# Facet name -> (index field filtered on, how a facet value becomes an index term).
+FILTERS = {
+    "role": ("role", str),
+    "status": ("status", str.lower),
+    "relationship": ("relationship", str.lower),
+    "publisher": ("publisher_exact", str),
+    "tags": ("tag", names.fold),
+    "tag": ("tag", names.fold),
+    "year": ("year", int),
+    "language": ("language", str),
+    "pseudonym": ("pseudonym", lambda v: str(v).lower() in ("yes", "true", "1")),
+}
+
+FIELD_PREFIX = re.compile(r"(?:(?<=^)|(?<=[\s(]))([A-Za-z_]+):")
+DATE_QUERY = re.compile(r"\b(date|published):")
+DATE_HINT = ". Dates are written YYYY, YYYY-MM or YYYY-MM-DD: date:2019-04, published:[2018 TO 2020]."
+OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+class SearchError(ValueError):
+    """A query the archive will not run, with a message meant for the person who typed it."""
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    hits: list[dict]
+    facets: dict[str, dict[str, int]]
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    sort: str = "relevance"
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    exact_names: bool = False
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"pages": self.pages}
+
+
+class MarkFormatter(highlight.Formatter):
+    """<mark>term</mark>, with everything HTML-escaped: a testimony holding markup stays inert."""
+
+    between = " … "
+
+    def format_token(self, text, token, replace=False):
+        return "<mark>" + html.escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
+
+    def _text(self, text):
+        return html.escape(text, quote=False)
+
+
+def check_syntax(text: str) -> None:
+    """Raise SearchError for what Whoosh's lenient parser would quietly reinterpret."""
+    if text.count('"') % 2:
+        raise SearchError('Unclosed quotation mark: a "phrase" needs a closing quote.')
+    depth = 0
+    for char in re.sub(r'"[^"]*"', "", text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise SearchError("Unbalanced parentheses: a ')' has no matching '('.")
+    if depth:
+        raise SearchError("Unbalanced parentheses: a '(' is never closed.")
+    for fieldname in FIELD_PREFIX.findall(re.sub(r'"[^"]*"', '""', text)):
+        if fieldname.lower() not in QUERY_FIELDS:
+            raise SearchError(f"Unknown field {fieldname!r}. Fields: {', '.join(sorted(QUERY_FIELDS))}.")
+    for word in re.findall(r'(?:^|[\s(:"])([*?][^\s)]+)', text):
+        raise SearchError(
+            f"Leading wildcards ({word}) are not supported: they scan every word in the index. "
+            "Put the wildcard at the end (detain*) or use fuzzy matching (torure~)."
+        )
+
+
+def _errors(q) -> list[str]:
+    found = []
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "error", None):
+            found.append(str(node.error))
+        stack.extend(node.children() if not node.is_leaf() else [])
+    return found
+
+
+def _widen_names(q):
+    """speaker:x and subject:x also match the spelling-variant keys of x (see search.names)."""
+    if isinstance(q, wq.Term) and q.fieldname in NAME_FIELDS:
+        key = names.variant_key(q.text)
+        if key:
+            return wq.Or([q, wq.Term(NAME_FIELDS[q.fieldname], key, boost=q.boost * 0.8)])
+        return q
+    if q.is_leaf():
+        return q
+    return q.apply(_widen_names)
+
+
+def _name_field_alias(text: str) -> str:
+    """`name:x` means speaker or subject."""
+    return re.sub(r"(?:(?<=^)|(?<=[\s(]))name:(\"[^\"]*\"|[^\s()]+)", r"(speaker:\1 OR subject:\1)", text)
+
+
+class Archive:
+    """A database and its index, opened once; the searcher is reopened when the index changes."""
+
+    def __init__(self, db_path: Path | str, index_dir: Path | str | None = None):
+        self.db_path = Path(db_path)
+        self.index_dir = Path(index_dir) if index_dir else search_index.index_dir_for(db_path)
+        self._ix = None
+        self._searcher = None
+        self._generation = None
+        self._facet_rows = None
+
+    def close(self):
+        if self._searcher is not None:
+            self._searcher.close()
+        if self._ix is not None:
+            self._ix.close()
+        self._ix = self._searcher = self._facet_rows = None
+
+    def searcher(self):
+        """The current searcher, refreshed when a writer has committed since it was opened."""
+        generation = search_index.read_generation(self.index_dir)
+        if self._searcher is None or generation != self._generation:
+            self.close()
+            self._ix = search_index.open_index(self.index_dir)
+            self._searcher = self._ix.searcher()
+            self._generation = generation
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+            self._facet_rows = None
+        return self._searcher
+
+    def _parser(self, searcher, exact_names: bool):
+        schema = searcher.schema
+        reader = searcher.reader()
+        stemmed = [f for f in schema.names() if f.startswith("text_") and reader.field_length(f)]
+        parser = qparser.MultifieldParser(DEFAULT_FIELDS + stemmed, schema, fieldboosts={"text": 1.2})
+        parser.add_plugin(qparser.FuzzyTermPlugin())
+        parser.add_plugin(qparser.FieldAliasPlugin({"tag": ["tags"]}))
+        parser.remove_plugin_class(qparser.PlusMinusPlugin)
+        return parser
+
+    def parse(self, text: str, exact_names: bool = False):
+        text = (text or "").strip()
+        if not text:
+            return wq.Every()
+        check_syntax(text)
+        searcher = self.searcher()
+        try:
+            q = self._parser(searcher, exact_names).parse(_name_field_alias(text))
+        except Exception as error:  # noqa: BLE001 - Whoosh raises many kinds; the user gets one line
+            raise SearchError(f"Could not understand the query: {error}") from None
+        errors = _errors(q)
+        if errors:
+            hint = DATE_HINT if DATE_QUERY.search(text) else ""
+            raise SearchError(f"Could not understand the query: {errors[0]}{hint}")
+        if q is None or q is wq.NullQuery:
+            raise SearchError("The query has no words to search for.")
+        return q if exact_names else _widen_names(q)
+
+    @staticmethod
+    def filter_query(filters: dict[str, list[str]] | None):
+        clauses = []
+        for name, values in (filters or {}).items():
+            if name not in FILTERS:
+                raise SearchError(f"Unknown filter {name!r}. Filters: {', '.join(sorted(set(FILTERS) - {'tag'}))}.")
+            fieldname, convert = FILTERS[name]
+            terms = []
+            for value in values:
+                try:
+                    converted = convert(value)
+                except ValueError:
+                    raise SearchError(f"{name}={value!r} is not a valid value") from None
+                if fieldname == "year":
+                    terms.append(wq.NumericRange("year", converted, converted))
+                elif fieldname == "pseudonym":
+                    terms.append(wq.Term("pseudonym", converted))
+                else:
+                    terms.append(wq.Term(fieldname, converted))
+            clauses.append(wq.Or(terms) if len(terms) > 1 else terms[0])
+        return wq.And(clauses) if clauses else None
+
+    def facet_rows(self, searcher) -> list:
+        if self._facet_rows is None:
+            column = searcher.reader().column_reader("facets")
+            self._facet_rows = [json.loads(raw) if raw else {} for raw in column]
+        return self._facet_rows
+
+    def facets(self, searcher, docnums) -> dict[str, dict[str, int]]:
+        rows = self.facet_rows(searcher)
+        counts = {name: {} for name in search_index.FACETS}
+        for docnum in docnums:
+            for name, value in rows[docnum].items():
+                for item in value if isinstance(value, list) else [value]:
+                    if item is None or item == "":
+                        continue
+                    bucket = counts[name]
+                    bucket[str(item)] = bucket.get(str(item), 0) + 1
+        return {name: dict(sorted(b.items(), key=lambda kv: (-kv[1], kv[0]))) for name, b in counts.items()}
+
+    def matching_ids(self, text: str, filters=None, exact_names: bool = False) -> list[str]:
+        """Every matching testimony id, best first: what Datasette's `?_search=` narrows a table to."""
+        q = self.parse(text, exact_names)
+        searcher = self.searcher()
+        results = searcher.search(q, limit=None, filter=self.filter_query(filters))
+        return [hit["id"] for hit in results]
+
+    def search(
+        self,
+        text: str,
+        filters: dict[str, list[str]] | None = None,
+        sort: str = "relevance",
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        exact_names: bool = False,
+    ) -> SearchResult:
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise SearchError(f"Unknown sort {sort!r}: use {' or '.join(SORTS)}.")
+        page = max(1, int(page))
+        page_size = min(max(1, int(page_size)), MAX_PAGE_SIZE)
+        q = self.parse(text, exact_names)
+        filter_q = self.filter_query(filters)
+        searcher = self.searcher()
+        sortedby = {"sortedby": "date", "reverse": True} if sort == "date" or isinstance(q, wq.Every) else {}
+        results = searcher.search(q, limit=page * page_size, filter=filter_q, terms=True, **sortedby)
+        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
+        results.formatter = MarkFormatter()
+        docnums = list(searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q))
+        facets = self.facets(searcher, docnums)
+        page_hits = results[(page - 1) * page_size : page * page_size]
+        rows = self._rows([hit["id"] for hit in page_hits])
+        query_words = self.query_words(text)
+        hits = []
+        for hit in page_hits:
+            row = rows.get(hit["id"])
+            if row is None:  # the index is ahead of a database being rewritten; skip rather than fail
+                continue
+            hits.append(
+                {
+                    "id": row["id"],
+                    "speaker": row["speaker"],
+                    "speaker_is_pseudonym": bool(row["speaker_is_pseudonym"]),
+                    "speaker_display": display_name(row["speaker"], row["speaker_is_pseudonym"]),
+                    "role": row["role"],
+                    "snippet": self._snippet(hit, row),
+                    "source_title": row["source_title"],
+                    "publisher": row["publisher"],
+                    "published": row["published"],
+                    "date": row["date"],
+                    "language": row["language"],
+                    "subjects": row["subject_list"],
+                    "score": round(hit.score, 4) if hit.score is not None else None,
+                    "matched_names": [] if not query_words else matched_names(query_words, row, exact_names),
+                }
+            )
+        return SearchResult(
+            query=text,
+            total=len(docnums),
+            hits=hits,
+            facets=facets,
+            page=page,
+            page_size=page_size,
+            sort=sort,
+            filters={k: list(v) for k, v in (filters or {}).items()},
+            exact_names=exact_names,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    @staticmethod
+    def query_words(text: str) -> list[str]:
+        """The plain words of a query that could be names: no operators, non-name fields or wildcards."""
+        cleaned = re.sub(r"\b(?!speaker:|subject:|name:)[A-Za-z_]+:(\"[^\"]*\"|\[[^\]]*\]|\S+)", " ", text or "")
+        cleaned = re.sub(r"\b(speaker|subject|name):", " ", cleaned)
+        out = []
+        for token in re.split(r"[\s()\"]+", cleaned):
+            if not token or token in OPERATORS or token.endswith(("*", "~")) or "*" in token or "?" in token:
+                continue
+            out.extend(names.words(token))
+        return out
+
+    def _rows(self, ids: list[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        db = sqlite_utils.Database(self.db_path)
+        try:
+            marks = ",".join("?" * len(ids))
+            rows = {row["id"]: row for row in db.query(f"select * from testimonies where id in ({marks})", ids)}
+            for row in rows.values():
+                row["subject_list"] = []
+            for subject in db.query(
+                f"""select ts.testimony_id, p.name, p.is_pseudonym, ts.relationship, ts.status
+                from testimony_subjects ts left join people p on p.id = ts.person_id where ts.testimony_id in ({marks})
+                order by ts.testimony_id, ts.position""",
+                ids,
+            ):
+                rows[subject["testimony_id"]]["subject_list"].append(
+                    {
+                        "name": subject["name"],
+                        "is_pseudonym": bool(subject["is_pseudonym"]),
+                        "display": display_name(subject["name"], subject["is_pseudonym"]) if subject["name"] else None,
+                        "relationship": subject["relationship"],
+                        "status": subject["status"],
+                    }
+                )
+            return rows
+        finally:
+            db.close()
+
+    def _snippet(self, hit, row) -> str:
+        fields = [f for f in (search_index.stemmed_field(row["language"]), "text") if f]
+        for fieldname in fields:
+            if fieldname in hit.searcher.schema:
+                marked = hit.highlights(fieldname, text=row["text"], top=2)
+                if "<mark>" in marked:
+                    return marked
+        text = row["text"]
+        cut = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        return html.escape(cut, quote=False)
+
+
+def display_name(name: str | None, is_pseudonym) -> str | None:
+    """How a name is printed everywhere: a pseudonym keeps its star (Patime*)."""
+    if name is None:
+        return None
+    return f"{name}*" if is_pseudonym else name
+
+
+def matched_names(query_words: list[str], row: dict, exact_names: bool) -> list[dict]:
+    """Which query word matched which stored name, and by which rule (see search.names.match_rule).
+
+    Pseudonyms only ever match as written (exact or accent-folded): a pseudonym is never tied to
+    somebody else's name by a spelling rule.
+    """
+    people = [("speaker", row["speaker"], row["speaker_is_pseudonym"])] + [
+        ("subject", s["name"], s["is_pseudonym"]) for s in row["subject_list"] if s["name"]
+    ]
+    literal = {"exact", "accents"}
+    found = []
+    for role, stored, is_pseudonym in people:
+        for query_word, stored_word, rule in names.explain(" ".join(query_words), stored):
+            if (exact_names or is_pseudonym) and rule not in literal:
+                continue
+            entry = {
+                "query": query_word,
+                "name": display_name(stored, is_pseudonym),
+                "matched_word": stored_word,
+                "field": role,
+                "rule": rule,
+            }
+            if entry not in found:
+                found.append(entry)
+    return found
+
+
+def search(db_path, index_dir=None, text: str = "", **options) -> SearchResult:
+    """One-shot search (opens and closes the archive)."""
+    archive = Archive(db_path, index_dir)
+    try:
+        return archive.search(text, **options)
+    finally:
+        archive.close()

@@ -1,0 +1,421 @@
+"""The Whoosh index: schema, analysis, and keeping it in step with SQLite.
+
+Everything that knows Whoosh's index-side API lives here (the query side is in `search.query`), so
+the engine could be swapped without touching ingest, the CLI or the Datasette plugin.
+
+The index is derived: SQLite is the source of truth and `rebuild` recreates the index from it.
+Bodies are not stored (snippets are cut from the SQLite text); each document stores only its
+testimony id and content hash, which is enough to tell whether index and database agree.
+
+Generations: every committed SQLite change moves `archive_meta.generation` on; after each index commit
+the generation it reflects is written to `<index>/GENERATION`. A crash between the two stores leaves
+them different, and `catch_up` (run at the start of every ingest) repairs the index from SQLite.
+"""
+
+import datetime
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+from whoosh import index as whoosh_index
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang import has_stemmer, has_stopwords
+from whoosh.writing import LockError
+
+from .names import fold, variant_key, words
+
+INDEX_NAME = "testimonies"
+GENERATION_FILE = "GENERATION"
+LOCK_TIMEOUT = 30.0
+BATCH = 1000
+
+# Han, kana and Hangul runs are cut into overlapping bigrams (the usual choice for CJK without a
+# dictionary); every other run of word characters is one token.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+TOKEN_PATTERN = rf"[{CJK}]+|[^\W{CJK}]+(?:\.[^\W{CJK}]+)*"
+CJK_RUN = re.compile(rf"[{CJK}]+")
+NAME_PATTERN = r"[^\W_]+(?:['’ʼ][^\W_]+)*"
+
+# Languages Whoosh has a stemmer for; each gets a `text_<lang>` field holding the texts in that language.
+STEM_LANGUAGES = tuple(
+    lang
+    for lang in ("ar", "da", "de", "en", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv", "tr")
+    if has_stemmer(lang)
+)
+
+FACETS = ("role", "status", "relationship", "publisher", "tags", "year", "language", "pseudonym")
+
+
+class IndexBusy(Exception):
+    """Another process holds the index's write lock."""
+
+
+class FoldFilter(Filter):
+    """Case and accent folding (Oğuz and Oguz index alike) through `search.names.fold`."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = fold(token.text)
+            if token.text:
+                yield token
+
+
+class CJKBigramFilter(Filter):
+    """Cut CJK runs into overlapping bigrams, keeping positions and character offsets right."""
+
+    def __call__(self, tokens):
+        shift = 0
+        for token in tokens:
+            text = token.text
+            if len(text) > 2 and CJK_RUN.fullmatch(text):
+                start, pos = getattr(token, "startchar", 0), getattr(token, "pos", 0)
+                for offset in range(len(text) - 1):
+                    token.text = text[offset : offset + 2]
+                    if token.positions:
+                        token.pos = pos + shift + offset
+                    if token.chars:
+                        token.startchar, token.endchar = start + offset, start + offset + 2
+                    yield token
+                shift += len(text) - 2
+            else:
+                if token.positions and shift:
+                    token.pos += shift
+                yield token
+
+
+def text_analyzer():
+    return RegexTokenizer(TOKEN_PATTERN) | FoldFilter() | CJKBigramFilter()
+
+
+def stem_analyzer(lang: str):
+    analyzer = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter()
+    if has_stopwords(lang):
+        analyzer = analyzer | StopFilter(lang=lang)
+    return analyzer | StemFilter(lang=lang, cachesize=50000) | FoldFilter()
+
+
+def name_analyzer():
+    return RegexTokenizer(NAME_PATTERN) | FoldFilter()
+
+
+def build_schema() -> Schema:
+    fields = {
+        "id": ID(stored=True, unique=True),
+        "content_hash": STORED(),
+        "text": TEXT(analyzer=text_analyzer(), phrase=True, multitoken_query="phrase"),
+        "speaker": TEXT(analyzer=name_analyzer(), phrase=True, field_boost=2.0, multitoken_query="phrase"),
+        "subject": TEXT(analyzer=name_analyzer(), phrase=True, field_boost=1.5, multitoken_query="phrase"),
+        # Spelling-variant keys of non-pseudonymous names only: a pseudonym matches as written, never as a
+        # variant of somebody else's real name.
+        "speaker_variant": KEYWORD(lowercase=False, scorable=True),
+        "subject_variant": KEYWORD(lowercase=False, scorable=True),
+        "title": TEXT(analyzer=text_analyzer(), phrase=True, multitoken_query="phrase"),
+        "publisher": TEXT(analyzer=name_analyzer(), phrase=True, multitoken_query="phrase"),
+        "location": TEXT(analyzer=name_analyzer(), phrase=True, multitoken_query="phrase"),
+        "tag": KEYWORD(commas=True, lowercase=True, scorable=True),
+        "role": ID,
+        "status": KEYWORD(lowercase=True),
+        "relationship": KEYWORD(lowercase=True),
+        "language": ID,
+        "publisher_exact": ID,
+        "pseudonym": BOOLEAN,
+        "year": NUMERIC(int, bits=32, signed=False),
+        "date": DATETIME(sortable=True),
+        "published": DATETIME,
+        "facets": COLUMN(VarBytesColumn()),
+    }
+    for lang in STEM_LANGUAGES:
+        fields[f"text_{lang}"] = TEXT(analyzer=stem_analyzer(lang), phrase=True, multitoken_query="phrase")
+    return Schema(**fields)
+
+
+def stemmed_field(language: str | None) -> str | None:
+    base = (language or "").split("-")[0].lower()
+    return f"text_{base}" if base in STEM_LANGUAGES else None
+
+
+def index_dir_for(db_path: Path | str) -> Path:
+    """The default index folder: beside the database, `<db>.whoosh`."""
+    return Path(f"{db_path}.whoosh")
+
+
+def exists(index_dir: Path) -> bool:
+    return whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
+
+
+def open_or_create(index_dir: Path):
+    index_dir = Path(index_dir)
+    if exists(index_dir):
+        return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return whoosh_index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+
+
+def open_index(index_dir: Path):
+    """Open an existing index (for searching); FileNotFoundError when there is none."""
+    if not exists(index_dir):
+        raise FileNotFoundError(f"no search index at {index_dir} (run `testimony reindex`)")
+    return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
+
+
+@contextmanager
+def writer(index_dir: Path, timeout: float = LOCK_TIMEOUT, **options):
+    """A Whoosh writer that commits on success and cancels on any error, waiting `timeout` for the lock."""
+    ix = open_or_create(index_dir)
+    try:
+        w = ix.writer(timeout=timeout, **options)
+    except LockError:
+        raise IndexBusy(f"the index at {index_dir} is locked by another process (waited {timeout:.0f} s)") from None
+    try:
+        yield w
+    except BaseException:
+        w.cancel()
+        raise
+    else:
+        w.commit()
+    finally:
+        ix.close()
+
+
+def read_generation(index_dir: Path) -> int | None:
+    try:
+        return int((Path(index_dir) / GENERATION_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def write_generation(index_dir: Path, generation: int) -> None:
+    """Atomically record which SQLite generation the index reflects."""
+    target = Path(index_dir) / GENERATION_FILE
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(f"{generation}\n")
+    os.replace(tmp, target)
+
+
+def db_generation(db: sqlite_utils.Database) -> int:
+    rows = db.execute("select value from archive_meta where key = 'generation'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+# -- documents ---------------------------------------------------------------------------------------
+
+
+def _as_datetime(partial: str | None) -> datetime.datetime | None:
+    if not partial:
+        return None
+    parts = [int(p) for p in str(partial).split("-")] + [1, 1]
+    return datetime.datetime(parts[0], parts[1], parts[2])
+
+
+def _variant_keys(names: Iterable[tuple[str, int]]) -> str:
+    keys = {variant_key(word) for name, is_pseudonym in names if not is_pseudonym for word in words(name)}
+    return " ".join(sorted(k for k in keys if k))
+
+
+def _comma_list(values: Iterable[str]) -> str:
+    return ",".join(v.replace(",", " ") for v in values)
+
+
+def documents(db: sqlite_utils.Database, testimony_ids: list[str] | None = None) -> Iterator[dict]:
+    """Whoosh documents for the given testimonies (all when None), read from SQLite in batches."""
+    if testimony_ids is None:
+        batches = (
+            [row[0] for row in chunk]
+            for chunk in _chunks(db.execute("select id from testimonies order by rowid").fetchall(), BATCH)
+        )
+    else:
+        batches = _chunks(list(testimony_ids), BATCH)
+    for batch in batches:
+        marks = ",".join("?" * len(batch))
+        subjects: dict[str, list[tuple[str, int]]] = {}
+        for testimony_id, name, is_pseudonym in db.execute(
+            f"""select ts.testimony_id, p.name, p.is_pseudonym from testimony_subjects ts
+            join people p on p.id = ts.person_id where ts.testimony_id in ({marks})
+            order by ts.testimony_id, ts.position""",
+            batch,
+        ):
+            subjects.setdefault(testimony_id, []).append((name, is_pseudonym))
+        for row in db.query(f"select * from testimonies where id in ({marks})", batch):
+            yield document(row, subjects.get(row["id"], []))
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def document(row: dict, subjects: list[tuple[str, int]]) -> dict:
+    """One testimony row (with its subjects' names) as a Whoosh document."""
+    tags = json.loads(row["tags"] or "[]")
+    statuses = json.loads(row["statuses"] or "[]")
+    relationships = json.loads(row["relationships"] or "[]")
+    speaker = (row["speaker"], row["speaker_is_pseudonym"])
+    doc = {
+        "id": row["id"],
+        "content_hash": row["content_hash"],
+        "text": row["text"],
+        "speaker": row["speaker"],
+        "subject": "\n".join(name for name, _ in subjects),
+        "speaker_variant": _variant_keys([speaker]),
+        "subject_variant": _variant_keys(subjects),
+        "title": row["source_title"],
+        "publisher": row["publisher"],
+        "publisher_exact": row["publisher"],
+        "location": row["location"] or "",
+        "tag": _comma_list(fold(t) for t in tags),
+        "role": row["role"] or "",
+        "status": " ".join(statuses),
+        "relationship": " ".join(relationships),
+        "language": row["language"],
+        "pseudonym": bool(row["speaker_is_pseudonym"]),
+        "year": row["year"],
+        "date": _as_datetime(row["date"] or row["published"]),
+        "published": _as_datetime(row["published"]),
+        "facets": json.dumps(
+            {
+                "role": row["role"],
+                "status": statuses,
+                "relationship": relationships,
+                "publisher": row["publisher"],
+                "tags": tags,
+                "year": row["year"],
+                "language": row["language"],
+                "pseudonym": "yes" if row["speaker_is_pseudonym"] else "no",
+            },
+            ensure_ascii=False,
+        ).encode("utf-8"),
+    }
+    stemmed = stemmed_field(row["language"])
+    if stemmed:
+        doc[stemmed] = row["text"]
+    return {key: value for key, value in doc.items() if value is not None}
+
+
+# -- keeping the index in step ---------------------------------------------------------------------
+
+
+class Updater:
+    """Hold the index's write lock for a whole run and apply the testimonies the run changed.
+
+    Taking the lock first means a second ingest waits (then fails clearly) before it writes anything.
+    On a clean exit the index is committed and stamped with the database's generation; on an error it
+    is cancelled, and the next `catch_up` repairs whatever SQLite committed meanwhile.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT):
+        self.db, self.index_dir, self.timeout = db, Path(index_dir), timeout
+
+    def __enter__(self):
+        self._writer = writer(self.index_dir, self.timeout)
+        self.w = self._writer.__enter__()
+        return self
+
+    def add(self, testimony_ids: list[str]) -> None:
+        """Testimonies new to the archive (so not in the index: `catch_up` ran first)."""
+        for doc in documents(self.db, testimony_ids):
+            self.w.add_document(**doc)
+
+    def replace(self, testimony_ids: list[str]) -> None:
+        for doc in documents(self.db, testimony_ids):
+            self.w.update_document(**doc)
+
+    def delete(self, testimony_ids: list[str]) -> None:
+        for testimony_id in testimony_ids:
+            self.w.delete_by_term("id", testimony_id)
+
+    def __exit__(self, *exc_info):
+        self._writer.__exit__(*exc_info)
+        if exc_info[0] is None:
+            write_generation(self.index_dir, db_generation(self.db))
+        return False
+
+
+def indexed_hashes(index_dir: Path) -> dict[str, list[str]]:
+    """testimony id -> content hashes stored in the index (more than one means a duplicate)."""
+    ix = open_index(index_dir)
+    out: dict[str, list[str]] = {}
+    with ix.searcher() as searcher:
+        for fields in searcher.all_stored_fields():
+            out.setdefault(fields["id"], []).append(fields.get("content_hash"))
+    ix.close()
+    return out
+
+
+def diff(db: sqlite_utils.Database, index_dir: Path) -> dict[str, list[str]]:
+    """What differs between SQLite and the index: missing, stale, outdated and duplicated documents."""
+    in_db = dict(db.execute("select id, content_hash from testimonies").fetchall())
+    in_index = indexed_hashes(index_dir)
+    return {
+        "missing": sorted(set(in_db) - set(in_index)),
+        "stale": sorted(set(in_index) - set(in_db)),
+        "outdated": sorted(
+            i for i in set(in_db) & set(in_index) if in_index[i] != [in_db[i]] and len(in_index[i]) == 1
+        ),
+        "duplicated": sorted(i for i, hashes in in_index.items() if len(hashes) > 1),
+    }
+
+
+def repair(db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT) -> int:
+    """Bring the index in line with SQLite, incrementally; returns how many documents were fixed."""
+    try:
+        differences = diff(db, index_dir)
+    except Exception:  # noqa: BLE001 - an index that cannot be read is rebuilt from SQLite
+        return rebuild(db, index_dir)
+    with Updater(db, index_dir, timeout) as updater:
+        updater.replace(differences["missing"] + differences["outdated"] + differences["duplicated"])
+        updater.delete(differences["stale"])
+    return sum(len(v) for v in differences.values())
+
+
+def catch_up(db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT) -> int:
+    """Repair the index if its generation lags the database's (a crash between the two stores)."""
+    if exists(index_dir) and read_generation(index_dir) == db_generation(db):
+        return 0
+    if not exists(index_dir):
+        return rebuild(db, index_dir) if db_generation(db) else 0
+    return repair(db, index_dir, timeout)
+
+
+def rebuild(db: sqlite_utils.Database, index_dir: Path, progress=None) -> int:
+    """Build a fresh index from SQLite in a temporary folder and swap it in; returns the document count."""
+    index_dir = Path(index_dir).absolute()
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    build_dir = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", dir=index_dir.parent))
+    count = 0
+    try:
+        with writer(build_dir) as w:
+            for doc in documents(db):
+                w.add_document(**doc)
+                count += 1
+                if progress:
+                    progress(1)
+        write_generation(build_dir, db_generation(db))
+        old_dir = None
+        if index_dir.exists():
+            old_dir = index_dir.with_name(f".{index_dir.name}.old.{os.getpid()}")
+            os.replace(index_dir, old_dir)
+        os.replace(build_dir, index_dir)
+        if old_dir:
+            shutil.rmtree(old_dir, ignore_errors=True)
+    finally:
+        if build_dir.exists():
+            shutil.rmtree(build_dir, ignore_errors=True)
+    return count
+
+
+def doc_count(index_dir: Path) -> int | None:
+    if not exists(index_dir):
+        return None
+    ix = open_index(index_dir)
+    try:
+        return ix.doc_count()
+    finally:
+        ix.close()

@@ -1,0 +1,58 @@
+"""Shared fixtures: real SQLite files and real Whoosh indexes, built from the sample data or small files."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from typer.testing import CliRunner
+
+from ingest import db as archive_db
+from ingest import load
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture(name: str) -> Path:
+    return FIXTURES / name
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def sample_archive(tmp_path_factory) -> Path:
+    """The sample data in data/ ingested once: a real database and index shared by read-only tests."""
+    path = tmp_path_factory.mktemp("sample") / "archive.db"
+    db = archive_db.open_archive(path)
+    report = load.ingest_paths(db, Path(f"{path}.whoosh"), [DATA])
+    assert report.exit_code == 0, report.summary()
+    db.close()
+    return path
+
+
+@pytest.fixture
+def sample_copy(sample_archive, tmp_path) -> Path:
+    """A private copy of the sample archive for tests that write."""
+    path = tmp_path / "archive.db"
+    shutil.copy(sample_archive, path)
+    shutil.copytree(f"{sample_archive}.whoosh", f"{path}.whoosh")
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rows(db_path: Path, sql: str, params=()):
+    db = sqlite_utils.Database(db_path)
+    try:
+        return [dict(row) for row in db.query(sql, params)]
+    finally:
+        db.close()
