@@ -288,6 +288,25 @@ def search(
         print_results(result)
 
 
+@app.command()
+def serve(
+    db: DbOption = Path("archive.db"),
+    index: IndexOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8001,
+):
+    """Serve the archive with Datasette: browsing, facets, exports and the ranked search page."""
+    import uvicorn
+
+    from search.serve import make_datasette
+
+    if not db.exists():
+        fail(f"no archive at {db} (run `testimony ingest` first)", 2)
+    datasette = make_datasette(db, index_for(db, index))
+    err.print(Text(f"Serving {db} on http://{host}:{port}/ (search: http://{host}:{port}/-/search)"))
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
+
+
 def main():
     app()
 

@@ -1,0 +1,54 @@
+"""Build the Datasette instance `testimony serve` runs (and the tests drive through its ASGI client).
+
+`metadata.yml` describes the archive under the database key `archive`; it is applied to whichever
+database file is served (`archive.db`, `public.db`, ...), so one file documents both archives.
+"""
+
+import copy
+from pathlib import Path
+
+import yaml
+from datasette.app import Datasette
+
+from . import index as search_index
+
+METADATA_PATH = Path(__file__).resolve().parent.parent / "metadata.yml"
+METADATA_DATABASE_KEY = "archive"
+
+# Defaults for serving an archive of sensitive material in public.
+SETTINGS = {
+    "allow_download": False,  # no whole-database download
+    "sql_time_limit_ms": 1500,
+    "facet_time_limit_ms": 500,
+    "max_returned_rows": 1000,
+    "default_page_size": 50,
+    "allow_signed_tokens": False,
+    "default_cache_ttl": 60,
+}
+
+
+def load_metadata(database_name: str, index_dir: Path | None = None, path: Path = METADATA_PATH) -> dict:
+    metadata = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    databases = metadata.get("databases", {})
+    if METADATA_DATABASE_KEY in databases and database_name != METADATA_DATABASE_KEY:
+        databases[database_name] = databases.pop(METADATA_DATABASE_KEY)
+    plugin = metadata.setdefault("plugins", {}).setdefault("testimony", {})
+    if index_dir is not None:
+        plugin.setdefault("indexes", {})[database_name] = str(index_dir)
+    return metadata
+
+
+def make_datasette(
+    db_path: Path,
+    index_dir: Path | None = None,
+    settings: dict | None = None,
+    metadata: dict | None = None,
+) -> Datasette:
+    """A Datasette serving one archive with the project's metadata, plugin and public-serving defaults."""
+    db_path = Path(db_path)
+    index_dir = Path(index_dir) if index_dir else search_index.index_dir_for(db_path)
+    return Datasette(
+        [str(db_path)],
+        metadata=copy.deepcopy(metadata) if metadata is not None else load_metadata(db_path.stem, index_dir),
+        settings={**SETTINGS, **(settings or {})},
+    )

@@ -1,0 +1,130 @@
+"""A journalist's flow in a real headless Chromium (Debian's package, driven by playwright) against a
+real `testimony serve` process: search, click a facet, open a row, copy the citation, screenshot.
+
+Needs /usr/bin/chromium (`.ci/run` installs it). Set TESTIMONY_SKIP_BROWSER=1 to skip on a machine
+without it; nothing skips by default.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import DATA, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if os.environ.get("TESTIMONY_SKIP_BROWSER") == "1":
+        pytest.skip("TESTIMONY_SKIP_BROWSER=1")
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (see .ci/run)"
+    db = tmp_path_factory.mktemp("browser") / "archive.db"
+    testimony = [sys.executable, "-m", "ingest.cli"]
+    subprocess.run([*testimony, "ingest", str(DATA), "--db", str(db)], check=True, capture_output=True, cwd=ROOT)
+    port = free_port()
+    process = subprocess.Popen(
+        [*testimony, "serve", "--db", str(db), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"testimony serve did not start: {process.stdout.read().decode()}") from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        yield page
+        browser.close()
+
+
+def test_search_facet_row_flow(server, page):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.goto(server + "/")
+    page.click("text=Search the testimonies")
+    page.fill("input[name=q]", "prison OR camp")
+    page.click("input[type=submit]")
+    page.wait_for_selector("li.hit")
+    summary = page.inner_text("p.summary")
+    total = int(summary.split()[0])
+    assert total > 3
+    assert page.locator("li.hit mark").count() > 0
+
+    family = page.locator("a.facet-value", has_text="family").first
+    expected = int(family.evaluate("a => a.nextSibling.textContent").strip())
+    family.click()
+    page.wait_for_url("**role=family**")
+    assert int(page.inner_text("p.summary").split()[0]) == expected < total
+    page.screenshot(path=str(SCREENSHOTS / "search-facet.png"), full_page=True)
+
+    first = page.locator("li.hit .speaker a").first
+    speaker = first.inner_text()
+    first.click()
+    page.wait_for_selector("#citation")
+    citation = page.input_value("#citation")
+    assert citation.startswith(speaker.rstrip("*"))
+    assert "testimony " in citation
+    page.screenshot(path=str(SCREENSHOTS / "row-citation.png"), full_page=True)
+    assert (SCREENSHOTS / "row-citation.png").stat().st_size > 10_000
+
+
+def test_table_search_box_and_pseudonym_marker(server, page):
+    page.goto(server + "/archive/testimonies")
+    page.fill("#_search", "Patime")
+    page.press("#_search", "Enter")
+    page.wait_for_url("**_search=Patime**")
+    page.screenshot(path=str(SCREENSHOTS / "table-search.png"), full_page=True)
+    assert "1 row" in page.locator("h3").first.inner_text()
+    marker = page.locator("td.col-speaker abbr.pseudonym").first
+    assert marker.inner_text() == "*"
+    assert "changed to protect" in marker.get_attribute("title")
+
+
+def test_query_error_is_shown_not_a_crash(server, page):
+    response = page.goto(server + "/-/search?q=*tain")
+    assert response.status == 400
+    assert "Leading wildcards" in page.inner_text("p.error")
