@@ -112,6 +112,9 @@ def ingest(
     db: DbOption = Path("archive.db"),
     index: IndexOption = None,
     max_bytes: MaxBytesOption = MAX_FILE_BYTES,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for another ingest to finish.", min=0)
+    ] = search_index.LOCK_TIMEOUT,
     as_json: JsonOption = False,
 ):
     """Ingest testimony source files (.yml, .yaml, .json) into the archive and its search index."""
@@ -120,7 +123,7 @@ def ingest(
         report = run_with_progress(
             "Ingesting",
             paths,
-            lambda advance: load.ingest_paths(archive, index_for(db, index), paths, advance, max_bytes),
+            lambda advance: load.ingest_paths(archive, index_for(db, index), paths, advance, max_bytes, lock_timeout),
         )
     except search_index.IndexBusy as error:
         fail(f"{error}; is another ingest running?")
@@ -153,6 +156,48 @@ def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_jso
         out.print_json(json.dumps({"indexed": count}))
     else:
         out.print(f"Indexed {count} testimonies into {index_for(db, index)}")
+
+
+@app.command()
+def verify(
+    db: DbOption = Path("archive.db"),
+    index: IndexOption = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Bring the index back in line with SQLite.")] = False,
+    as_json: JsonOption = False,
+):
+    """Check that SQLite is sound and the index holds every testimony exactly once; exit 1 if not."""
+    from .verify import verify_archive
+
+    if not db.exists():
+        fail(f"no archive at {db}", 2)
+    archive = archive_db.open_archive(db)
+    index_dir = index_for(db, index)
+    report = verify_archive(archive, index_dir)
+    repaired = None
+    if repair and not report["ok"] and report["sqlite_integrity"] == "ok":
+        try:
+            repaired = search_index.repair(archive, index_dir)
+        except search_index.IndexBusy as error:
+            fail(str(error))
+        before, report = report, verify_archive(archive, index_dir)
+        report["repaired"] = {"documents": repaired, "problems_before": before["problems"]}
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        if repaired is not None:
+            for problem in report["repaired"]["problems_before"]:
+                out.print(Text(f"found: {problem}"))
+            out.print(Text(f"repaired: {repaired} index document(s) rewritten or removed"))
+        for problem in report["problems"]:
+            err.print(Text(problem, style="red"))
+        state = "ok" if report["ok"] else "PROBLEMS"
+        out.print(
+            Text(
+                f"{state}: {report['testimonies']} testimonies, {report['index_documents']} index documents, "
+                f"generation {report['generation']['database']}/{report['generation']['index']} (database/index)"
+            )
+        )
+    raise typer.Exit(0 if report["ok"] else 1)
 
 
 @app.command()

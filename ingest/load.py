@@ -180,6 +180,14 @@ def write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source
     result = FileResult(source_file)
     source = dict(normalized.source, source_file=source_file)
     with db.atomic():
+        claimed = db.execute("select source_file from sources where id = ?", [source["id"]]).fetchall()
+        if claimed and claimed[0][0] not in (source_file, None) and Path(claimed[0][0]).exists():
+            key = "url" if source["url"] else "publisher, title and published date"
+            raise InvalidSource(
+                source_file,
+                "source",
+                f"is the same source (same {key}) as {claimed[0][0]}: a source belongs in one file",
+            )
         # The file is the unit: testimonies it no longer holds go, also when its source id changed.
         previous = {
             row["id"]: row["content_hash"]
@@ -194,6 +202,8 @@ def write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source
         result.removed = sorted(set(previous) - current)
         result.unchanged = len(normalized.testimonies) - len(changed)
         if not changed and not result.removed:
+            if claimed and claimed[0][0] != source_file:  # a renamed or moved file
+                db.execute("update sources set source_file = ? where id = ?", [source_file, source["id"]])
             return result
         delete_testimonies(db, result.removed + [t.row["id"] for t in changed if t.row["id"] in previous])
         db.execute("delete from source_tags where source_id = ?", [source["id"]])
@@ -265,19 +275,28 @@ def ingest_paths(
     paths: Iterable[Path],
     progress: Progress | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    lock_timeout: float = search_index.LOCK_TIMEOUT,
 ) -> Report:
     """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows."""
     started = now()
     report = Report()
-    report.index_repaired = search_index.catch_up(db, index_dir)
-    with search_index.Updater(db, index_dir) as updater:
+    if not search_index.exists(index_dir) and search_index.db_generation(db):
+        report.index_repaired = search_index.rebuild(db, index_dir)
+    # The index lock is taken first: a second ingest waits here, then fails, before it writes anything.
+    with search_index.Updater(db, index_dir, lock_timeout) as updater:
+        report.index_repaired += updater.catch_up()
         for path, sha256, normalized in read_sources(paths, max_bytes):
             if progress:
                 progress(path)
             if isinstance(normalized, InvalidSource):
                 report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
                 continue
-            result = write_source(db, normalized, str(path.resolve()))
+            try:
+                result = write_source(db, normalized, str(path.resolve()))
+            except InvalidSource as error:
+                error.path = str(path)
+                report.files.append(FileResult(str(path), status="failed", error=str(error)))
+                continue
             result.path, result.sha256 = str(path), sha256
             report.files.append(result)
             updater.add(result.inserted)

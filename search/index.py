@@ -9,7 +9,7 @@ testimony id and content hash, which is enough to tell whether index and databas
 
 Generations: every committed SQLite change moves `archive_meta.generation` on; after each index commit
 the generation it reflects is written to `<index>/GENERATION`. A crash between the two stores leaves
-them different, and `catch_up` (run at the start of every ingest) repairs the index from SQLite.
+them different, and `Updater.catch_up` (run at the start of every ingest) repairs the index from SQLite.
 """
 
 import datetime
@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from whoosh import index as whoosh_index
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.lang import has_stemmer, has_stopwords
 from whoosh.writing import LockError
 
@@ -148,7 +150,8 @@ def index_dir_for(db_path: Path | str) -> Path:
 
 
 def exists(index_dir: Path) -> bool:
-    return whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME)
+    """Whether an index is there (sound or not: opening it is what tells a corrupt one)."""
+    return any(Path(index_dir).glob(f"_{INDEX_NAME}_*.toc"))
 
 
 def open_or_create(index_dir: Path):
@@ -319,17 +322,30 @@ class Updater:
         return self
 
     def add(self, testimony_ids: list[str]) -> None:
-        """Testimonies new to the archive (so not in the index: `catch_up` ran first)."""
+        """Testimonies new to the archive (so not in the index: `catch_up` ran first) or just deleted."""
         for doc in documents(self.db, testimony_ids):
             self.w.add_document(**doc)
 
     def replace(self, testimony_ids: list[str]) -> None:
-        for doc in documents(self.db, testimony_ids):
-            self.w.update_document(**doc)
+        # Not update_document: it deletes only the first document holding the id, so a duplicate survives.
+        self.delete(testimony_ids)
+        self.add(testimony_ids)
 
     def delete(self, testimony_ids: list[str]) -> None:
         for testimony_id in testimony_ids:
             self.w.delete_by_term("id", testimony_id)
+
+    def catch_up(self, force: bool = False) -> int:
+        """Repair what a crash between the two stores left behind; returns how many documents it fixed.
+
+        Cheap when nothing happened: the generations match and nothing is read.
+        """
+        if not force and read_generation(self.index_dir) == db_generation(self.db):
+            return 0
+        differences = diff(self.db, self.index_dir)
+        self.replace(differences["missing"] + differences["outdated"] + differences["duplicated"])
+        self.delete(differences["stale"])
+        return sum(len(v) for v in differences.values())
 
     def __exit__(self, *exc_info):
         self._writer.__exit__(*exc_info)
@@ -364,30 +380,34 @@ def diff(db: sqlite_utils.Database, index_dir: Path) -> dict[str, list[str]]:
 
 
 def repair(db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT) -> int:
-    """Bring the index in line with SQLite, incrementally; returns how many documents were fixed."""
-    try:
-        differences = diff(db, index_dir)
-    except Exception:  # noqa: BLE001 - an index that cannot be read is rebuilt from SQLite
-        return rebuild(db, index_dir)
-    with Updater(db, index_dir, timeout) as updater:
-        updater.replace(differences["missing"] + differences["outdated"] + differences["duplicated"])
-        updater.delete(differences["stale"])
-    return sum(len(v) for v in differences.values())
-
-
-def catch_up(db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT) -> int:
-    """Repair the index if its generation lags the database's (a crash between the two stores)."""
-    if exists(index_dir) and read_generation(index_dir) == db_generation(db):
-        return 0
+    """Bring the index in line with SQLite: incrementally when it opens, else by a rebuild swapped in."""
     if not exists(index_dir):
-        return rebuild(db, index_dir) if db_generation(db) else 0
-    return repair(db, index_dir, timeout)
+        return rebuild(db, index_dir)
+    try:
+        with Updater(db, index_dir, timeout) as updater:
+            return updater.catch_up(force=True)
+    except IndexBusy:
+        raise
+    except Exception:  # noqa: BLE001 - an index that cannot be read or written is rebuilt from SQLite
+        return rebuild(db, index_dir)
 
 
-def rebuild(db: sqlite_utils.Database, index_dir: Path, progress=None) -> int:
+def _hold_lock(index_dir: Path, timeout: float):
+    """Take the index's write lock itself (as a writer would), so no writer runs while it is replaced."""
+    lock = FileStorage(str(index_dir)).lock(f"{INDEX_NAME}_WRITELOCK")
+    deadline = time.monotonic() + timeout
+    while not lock.acquire(blocking=False):
+        if time.monotonic() > deadline:
+            raise IndexBusy(f"the index at {index_dir} is locked by another process (waited {timeout:.0f} s)")
+        time.sleep(0.1)
+    return lock
+
+
+def rebuild(db: sqlite_utils.Database, index_dir: Path, progress=None, timeout: float = LOCK_TIMEOUT) -> int:
     """Build a fresh index from SQLite in a temporary folder and swap it in; returns the document count."""
     index_dir = Path(index_dir).absolute()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    guard = _hold_lock(index_dir, timeout) if exists(index_dir) else None
     build_dir = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", dir=index_dir.parent))
     count = 0
     try:
@@ -406,6 +426,8 @@ def rebuild(db: sqlite_utils.Database, index_dir: Path, progress=None) -> int:
         if old_dir:
             shutil.rmtree(old_dir, ignore_errors=True)
     finally:
+        if guard is not None:
+            guard.release()
         if build_dir.exists():
             shutil.rmtree(build_dir, ignore_errors=True)
     return count

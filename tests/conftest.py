@@ -1,6 +1,7 @@
 """Shared fixtures: real SQLite files and real Whoosh indexes, built from the sample data or small files."""
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,9 @@ def rows(db_path: Path, sql: str, params=()):
         return [dict(row) for row in db.query(sql, params)]
     finally:
         db.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

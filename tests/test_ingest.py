@@ -303,20 +303,15 @@ def test_symlink_loop_and_missing_path_are_reported(runner, tmp_path):
 
 
 def test_unreadable_file_is_reported(runner, tmp_path):
-    import os
-
-    path = write(tmp_path / "a.yml", GOOD)
-    path.chmod(0)
-    if os.access(path, os.R_OK):  # root reads anything; use a folder in place of a file instead
-        path.chmod(0o644)
-        path.unlink()
-        path.mkdir()
-        result = ingest(runner, tmp_path / "a.db", path.parent)
-        assert result.exit_code == 0  # a folder named .yml holds no files: nothing to do
-        return
-    result = ingest(runner, tmp_path / "a.db", path)
+    # chmod 000 does not stop root (CI runs as root); a link to nowhere is unreadable for everyone.
+    folder = tmp_path / "in"
+    write(folder / "good.yml", GOOD)
+    (folder / "gone.yml").symlink_to(tmp_path / "nowhere.yml")
+    db = tmp_path / "a.db"
+    result = ingest(runner, db, folder)
     assert result.exit_code == 1
-    assert "cannot read file" in result.output
+    assert f"{folder / 'gone.yml'}: cannot read file: No such file or directory" in result.output
+    assert rows(db, "select count(*) as n from testimonies") == [{"n": 1}]
 
 
 def test_names_with_quotes_semicolons_and_markup_are_data(runner, tmp_path):
@@ -354,3 +349,20 @@ def test_usage_errors_exit_2(runner, tmp_path):
     assert runner.invoke(app, ["ingest"]).exit_code == 2
     assert runner.invoke(app, ["stats", "--db", str(tmp_path / "none.db")]).exit_code == 2
     assert runner.invoke(app, ["search"]).exit_code == 2
+
+
+def test_one_source_in_two_files_is_refused_for_the_second(runner, tmp_path):
+    first = write(tmp_path / "in" / "a.yml", GOOD)
+    second = write(tmp_path / "in" / "b.yml", GOOD.replace("My brother was detained.", "Other words."))
+    db = tmp_path / "a.db"
+    result = ingest(runner, db, tmp_path / "in")
+    assert result.exit_code == 1
+    assert f"{second}:source: is the same source (same publisher, title and published date) as {first}" in result.output
+    assert rows(db, "select text from testimonies") == [{"text": "My brother was detained."}]
+    # A renamed file takes its source over.
+    renamed = first.rename(tmp_path / "in" / "renamed.yml")
+    second.unlink()
+    result = ingest(runner, db, renamed, extra=["--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["unchanged"] == 1
+    assert rows(db, "select source_file from sources") == [{"source_file": str(renamed.resolve())}]
