@@ -22,7 +22,7 @@ from search import api as search_api
 from search import index as search_index
 
 from . import db as archive_db
-from . import load
+from . import load, spreadsheet
 from .source import MAX_FILE_BYTES
 
 app = typer.Typer(
@@ -41,6 +41,10 @@ IndexOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 PathsArgument = Annotated[list[Path], typer.Argument(help="Source files or folders (searched recursively).")]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="CSV only: read column COLUMN as FIELD, e.g. --map 'Quote=text'. Repeatable."),
+]
 MaxBytesOption = Annotated[
     int, typer.Option("--max-bytes", help="Refuse files larger than this many bytes.", min=1, show_default=True)
 ]
@@ -83,6 +87,13 @@ def run_with_progress(description: str, paths, work):
         return work(advance)
 
 
+def csv_map(items: list[str] | None) -> dict[str, str]:
+    try:
+        return spreadsheet.parse_map(items or [])
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--map") from None
+
+
 def print_report(report: load.Report, as_json: bool, verb: str) -> None:
     summary = report.summary()
     if as_json:
@@ -112,18 +123,22 @@ def ingest(
     db: DbOption = Path("archive.db"),
     index: IndexOption = None,
     max_bytes: MaxBytesOption = MAX_FILE_BYTES,
+    column_map: MapOption = None,
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another ingest to finish.", min=0)
     ] = search_index.LOCK_TIMEOUT,
     as_json: JsonOption = False,
 ):
-    """Ingest testimony source files (.yml, .yaml, .json) into the archive and its search index."""
+    """Ingest testimony source files (.yml, .yaml, .json, .csv) into the archive and its search index."""
+    mapping = csv_map(column_map)
     archive = archive_db.open_archive(db)
     try:
         report = run_with_progress(
             "Ingesting",
             paths,
-            lambda advance: load.ingest_paths(archive, index_for(db, index), paths, advance, max_bytes, lock_timeout),
+            lambda advance: load.ingest_paths(
+                archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping
+            ),
         )
     except search_index.IndexBusy as error:
         fail(f"{error}; is another ingest running?")
@@ -132,9 +147,17 @@ def ingest(
 
 
 @app.command()
-def validate(paths: PathsArgument, max_bytes: MaxBytesOption = MAX_FILE_BYTES, as_json: JsonOption = False):
+def validate(
+    paths: PathsArgument,
+    max_bytes: MaxBytesOption = MAX_FILE_BYTES,
+    column_map: MapOption = None,
+    as_json: JsonOption = False,
+):
     """Check source files against the schema and normalization rules; writes nothing."""
-    report = run_with_progress("Validating", paths, lambda advance: load.check_paths(paths, advance, max_bytes))
+    mapping = csv_map(column_map)
+    report = run_with_progress(
+        "Validating", paths, lambda advance: load.check_paths(paths, advance, max_bytes, mapping)
+    )
     print_report(report, as_json, "validate")
     raise typer.Exit(report.exit_code)
 
@@ -331,6 +354,56 @@ def search(
         out.print_json(json.dumps(data, ensure_ascii=False))
     else:
         print_results(result)
+
+
+@app.command()
+def extract(
+    source: Annotated[Path, typer.Argument(help="A press release or report: plain text, Markdown or HTML.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the draft here instead of printing it.", dir_okay=False)
+    ] = None,
+    publisher: Annotated[
+        str | None, typer.Option("--publisher", help="The publisher, when the text does not say.")
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Where the release was published.")] = None,
+    as_json: JsonOption = False,
+):
+    """Draft a source file from a press release, for an archivist to review before ingesting."""
+    from .extract import ExtractError, draft_to_yaml, extract_file
+    from .normalize import normalize
+    from .source import InvalidSource, validate_document
+
+    try:
+        draft = extract_file(source, publisher=publisher, url=url)
+    except ExtractError as error:
+        fail(f"{source}: {error}")
+    problem = None
+    try:
+        normalize(validate_document(output or source, draft.document), output or source)
+    except InvalidSource as error:
+        problem = error.reason if not error.where else f"{error.where}: {error.reason}"
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {"draft": draft.document, "warnings": draft.warnings, "valid": problem is None, "problem": problem}
+            )
+        )
+    else:
+        text = draft_to_yaml(draft, source_name=source.name)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        for warning in draft.warnings:
+            err.print(Text(f"warning: {warning}", style="yellow"))
+        testimonies = len(draft.document.get("testimonies", []))
+        summary = (
+            f"{testimonies} testimon{'y' if testimonies == 1 else 'ies'} drafted, {len(draft.warnings)} warning(s)"
+        )
+        err.print(Text(summary + (f" -> {output}" if output else "")))
+        if problem:
+            err.print(Text(f"the draft does not validate yet: {problem}", style="red"))
+    raise typer.Exit(1 if problem else 0)
 
 
 @app.command()

@@ -19,6 +19,9 @@ from search import index as search_index
 from . import db as archive_db
 from .normalize import NormalizedSource, normalize
 from .source import MAX_FILE_BYTES, SOURCE_SUFFIXES, InvalidSource, load_source
+from .spreadsheet import load_csv
+
+SUFFIXES = SOURCE_SUFFIXES | {".csv"}
 
 Progress = Callable[[Path], None]
 
@@ -63,7 +66,7 @@ class Report:
         }
 
 
-def find_source_files(paths: Iterable[Path], suffixes=SOURCE_SUFFIXES) -> Iterator[Path | InvalidSource]:
+def find_source_files(paths: Iterable[Path], suffixes=SUFFIXES) -> Iterator[Path | InvalidSource]:
     """Files named directly, and files with a source suffix under folders (recursively, sorted).
 
     Problems finding files (a symlink loop, an unreadable folder) come out as InvalidSource values so the
@@ -90,33 +93,42 @@ def find_source_files(paths: Iterable[Path], suffixes=SOURCE_SUFFIXES) -> Iterat
             yield InvalidSource(path, None, "no such file or folder")
 
 
+def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES, column_map=None) -> list[NormalizedSource]:
+    """One file's sources, normalized: a YAML/JSON file holds one, a CSV file one per distinct source."""
+    if path.suffix.lower() == ".csv":
+        return load_csv(path, column_map, max_bytes)
+    return [normalize(load_source(path, max_bytes), path)]
+
+
 def read_sources(
-    paths: Iterable[Path], max_bytes: int = MAX_FILE_BYTES
-) -> Iterator[tuple[Path, str | None, NormalizedSource | InvalidSource]]:
-    """Yield (path, sha256, normalized source or the error that stopped it) for every file found."""
+    paths: Iterable[Path], max_bytes: int = MAX_FILE_BYTES, column_map=None
+) -> Iterator[tuple[Path, str | None, list[NormalizedSource] | InvalidSource]]:
+    """Yield (path, sha256, its normalized sources or the error that stopped it) for every file found."""
     for found in find_source_files(paths):
         if isinstance(found, InvalidSource):
             yield Path(found.path), None, found
             continue
         try:
             sha256 = hashlib.sha256(found.read_bytes()).hexdigest() if found.is_file() else None
-            yield found, sha256, normalize(load_source(found, max_bytes), found)
+            yield found, sha256, read_file(found, max_bytes, column_map)
         except InvalidSource as error:
             yield found, None, error
         except OSError as error:
             yield found, None, InvalidSource(found, None, f"cannot read file: {error.strerror or error}")
 
 
-def check_paths(paths: Iterable[Path], progress: Progress | None = None, max_bytes=MAX_FILE_BYTES) -> Report:
+def check_paths(
+    paths: Iterable[Path], progress: Progress | None = None, max_bytes=MAX_FILE_BYTES, column_map=None
+) -> Report:
     """Run every check ingest runs, writing nothing."""
     report = Report()
-    for path, sha256, result in read_sources(paths, max_bytes):
+    for path, sha256, result in read_sources(paths, max_bytes, column_map):
         if progress:
             progress(path)
         if isinstance(result, InvalidSource):
             report.files.append(FileResult(str(path), status="failed", error=str(result)))
         else:
-            report.files.append(FileResult(str(path), sha256, unchanged=len(result.testimonies)))
+            report.files.append(FileResult(str(path), sha256, unchanged=sum(len(s.testimonies) for s in result)))
     return report
 
 
@@ -175,68 +187,81 @@ def bump_generation(db: sqlite_utils.Database) -> int:
     return generation
 
 
-def write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source_file: str) -> FileResult:
-    """Write one normalized source file in one transaction: its rows become exactly what the file says."""
+def write_file(db: sqlite_utils.Database, sources: list[NormalizedSource], source_file: str) -> FileResult:
+    """Write one file's sources in one transaction: the archive then holds exactly what the file says.
+
+    The file is the unit: testimonies it no longer holds go, also when a source's id changed (an edited
+    title without a URL) or a source left the file.
+    """
     result = FileResult(source_file)
-    source = dict(normalized.source, source_file=source_file)
+    source_ids = [normalized.source["id"] for normalized in sources]
     with db.atomic():
-        claimed = db.execute("select source_file from sources where id = ?", [source["id"]]).fetchall()
-        if claimed and claimed[0][0] not in (source_file, None) and Path(claimed[0][0]).exists():
-            key = "url" if source["url"] else "publisher, title and published date"
-            raise InvalidSource(
-                source_file,
-                "source",
-                f"is the same source (same {key}) as {claimed[0][0]}: a source belongs in one file",
+        for normalized in sources:
+            claimed = db.execute("select source_file from sources where id = ?", [normalized.source["id"]]).fetchall()
+            if claimed and claimed[0][0] not in (source_file, None) and Path(claimed[0][0]).exists():
+                key = "url" if normalized.source["url"] else "publisher, title and published date"
+                raise InvalidSource(
+                    source_file,
+                    "source",
+                    f"is the same source (same {key}) as {claimed[0][0]}: a source belongs in one file",
+                )
+        marks = ",".join("?" * len(source_ids))
+        gone = [
+            row[0]
+            for row in db.execute(
+                f"""select t.id from testimonies t join sources s on s.id = t.source_id
+                where s.source_file = ? and s.id not in ({marks})""",
+                [source_file, *source_ids],
             )
-        # The file is the unit: testimonies it no longer holds go, also when its source id changed.
-        previous = {
-            row["id"]: row["content_hash"]
-            for row in db.query(
-                """select t.id, t.content_hash from testimonies t join sources s on s.id = t.source_id
-                where s.id = ? or s.source_file = ?""",
-                [source["id"], source_file],
-            )
-        }
-        current = {t.row["id"] for t in normalized.testimonies}
-        changed = [t for t in normalized.testimonies if previous.get(t.row["id"]) != t.row["content_hash"]]
-        result.removed = sorted(set(previous) - current)
-        result.unchanged = len(normalized.testimonies) - len(changed)
-        if not changed and not result.removed:
-            if claimed and claimed[0][0] != source_file:  # a renamed or moved file
-                db.execute("update sources set source_file = ? where id = ?", [source_file, source["id"]])
-            return result
-        delete_testimonies(db, result.removed + [t.row["id"] for t in changed if t.row["id"] in previous])
-        db.execute("delete from source_tags where source_id = ?", [source["id"]])
-        db["sources"].upsert(source, pk="id")
-        db["people"].upsert_all([vars(p) for p in normalized.people.values()], pk="id")
-        db["tags"].insert_all(
-            [{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True
-        )
-        db["source_tags"].insert_all(
-            [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags],
-            pk=("source_id", "tag_id"),
-        )
-        # The archive's label for a tag is the first one it saw; every testimony shows that one.
-        marks = ",".join("?" * len(normalized.tags))
-        tag_labels = dict(db.execute(f"select id, name from tags where id in ({marks})", list(normalized.tags)))
-        db["testimonies"].insert_all(
-            [dict(t.row, **_browse_columns(normalized, t, tag_labels)) for t in changed], pk="id"
-        )
-        db["testimony_subjects"].insert_all([s for t in changed for s in t.subjects], pk=("testimony_id", "position"))
-        db["testimony_tags"].insert_all(
-            [{"testimony_id": t.row["id"], "tag_id": tag} for t in changed for tag in t.tags],
-            pk=("testimony_id", "tag_id"),
-        )
-        db["private_fields"].insert_all(
-            [dict(p, testimony_id=t.row["id"]) for t in changed for p in t.private],
-            pk=("testimony_id", "who", "field"),
-        )
-        if previous:
-            prune_orphans(db)
-        bump_generation(db)
+        ]
+        for normalized in sources:
+            _write_source(db, normalized, source_file, result)
+        if gone:
+            delete_testimonies(db, gone)
+            result.removed += gone
+        if result.inserted or result.updated or result.removed:
+            if result.updated or result.removed:
+                prune_orphans(db)
+            bump_generation(db)
+    return result
+
+
+def _write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source_file: str, result: FileResult):
+    source = dict(normalized.source, source_file=source_file)
+    previous = dict(
+        db.execute("select id, content_hash from testimonies where source_id = ?", [source["id"]]).fetchall()
+    )
+    current = {t.row["id"] for t in normalized.testimonies}
+    changed = [t for t in normalized.testimonies if previous.get(t.row["id"]) != t.row["content_hash"]]
+    removed = sorted(set(previous) - current)
+    result.unchanged += len(normalized.testimonies) - len(changed)
+    if not changed and not removed:
+        db.execute("update sources set source_file = ? where id = ?", [source_file, source["id"]])
+        return
+    delete_testimonies(db, removed + [t.row["id"] for t in changed if t.row["id"] in previous])
+    db.execute("delete from source_tags where source_id = ?", [source["id"]])
+    db["sources"].upsert(source, pk="id")
+    db["people"].upsert_all([vars(p) for p in normalized.people.values()], pk="id")
+    db["tags"].insert_all([{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True)
+    db["source_tags"].insert_all(
+        [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags], pk=("source_id", "tag_id")
+    )
+    # The archive's label for a tag is the first one it saw; every testimony shows that one.
+    marks = ",".join("?" * len(normalized.tags))
+    tag_labels = dict(db.execute(f"select id, name from tags where id in ({marks})", list(normalized.tags)))
+    db["testimonies"].insert_all([dict(t.row, **_browse_columns(normalized, t, tag_labels)) for t in changed], pk="id")
+    db["testimony_subjects"].insert_all([s for t in changed for s in t.subjects], pk=("testimony_id", "position"))
+    db["testimony_tags"].insert_all(
+        [{"testimony_id": t.row["id"], "tag_id": tag} for t in changed for tag in t.tags],
+        pk=("testimony_id", "tag_id"),
+    )
+    db["private_fields"].insert_all(
+        [dict(p, testimony_id=t.row["id"]) for t in changed for p in t.private],
+        pk=("testimony_id", "who", "field"),
+    )
+    result.removed += removed
     for testimony in changed:
         (result.updated if testimony.row["id"] in previous else result.inserted).append(testimony.row["id"])
-    return result
 
 
 def now() -> str:
@@ -276,6 +301,7 @@ def ingest_paths(
     progress: Progress | None = None,
     max_bytes: int = MAX_FILE_BYTES,
     lock_timeout: float = search_index.LOCK_TIMEOUT,
+    column_map: dict[str, str] | None = None,
 ) -> Report:
     """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows."""
     started = now()
@@ -285,14 +311,14 @@ def ingest_paths(
     # The index lock is taken first: a second ingest waits here, then fails, before it writes anything.
     with search_index.Updater(db, index_dir, lock_timeout) as updater:
         report.index_repaired += updater.catch_up()
-        for path, sha256, normalized in read_sources(paths, max_bytes):
+        for path, sha256, normalized in read_sources(paths, max_bytes, column_map):
             if progress:
                 progress(path)
             if isinstance(normalized, InvalidSource):
                 report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
                 continue
             try:
-                result = write_source(db, normalized, str(path.resolve()))
+                result = write_file(db, normalized, str(path.resolve()))
             except InvalidSource as error:
                 error.path = str(path)
                 report.files.append(FileResult(str(path), status="failed", error=str(error)))

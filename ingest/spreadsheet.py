@@ -1,0 +1,175 @@
+"""CSV files: one testimony per row, grouped into sources, checked like any source file.
+
+The header convention (column names are case-insensitive; `--map "Their header=field"` renames
+others). Empty cells are absent values.
+
+| column | field |
+|---|---|
+| `source_title`, `source_publisher`, `source_published` | the source (required); rows with the same |
+| | source columns form one source |
+| `source_url`, `source_language`, `source_note`, `source_tags` | optional source fields |
+| `speaker` | required; a trailing * marks a pseudonym |
+| `speaker_pseudonym` | optional: yes/no |
+| `role`, `text`, `language`, `date`, `location`, `visibility` | the testimony's fields |
+| `tags` | the testimony's tags |
+| `subject_name`, `subject_relationship`, `subject_status`, | the first subject; `subject2_name` ... for |
+| `subject_since`, `subject_pseudonym` | a second, and so on |
+
+Lists (`tags`, `source_tags`) are separated by `;`. Errors name the row as a spreadsheet numbers it
+(the header is row 1) and the column as the file spells it.
+"""
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from .normalize import NormalizedSource, normalize
+from .source import InvalidSource, read_text, validate_document
+
+SOURCE_COLUMNS = {
+    "source_title": "title",
+    "source_publisher": "publisher",
+    "source_published": "published",
+    "source_url": "url",
+    "source_language": "language",
+    "source_note": "note",
+    "source_tags": "tags",
+    "source_visibility": "visibility",
+}
+TESTIMONY_COLUMNS = {
+    "speaker": "speaker",
+    "speaker_pseudonym": "pseudonym",
+    "role": "role",
+    "text": "text",
+    "language": "language",
+    "date": "date",
+    "location": "location",
+    "tags": "tags",
+    "visibility": "visibility",
+}
+SUBJECT_COLUMN = re.compile(r"^subject(\d*)_(name|relationship|status|since|pseudonym)$")
+LIST_FIELDS = {"tags"}
+BOOLEAN_FIELDS = {"pseudonym"}
+TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
+
+
+def known_field(name: str) -> bool:
+    name = name.strip().lower()
+    return name in SOURCE_COLUMNS or name in TESTIMONY_COLUMNS or bool(SUBJECT_COLUMN.match(name))
+
+
+def parse_map(items: list[str]) -> dict[str, str]:
+    """`["Quote=text", "Name=speaker"]` -> {"quote": "text", "name": "speaker"}; ValueError when malformed."""
+    mapping = {}
+    for item in items:
+        column, sep, target = item.rpartition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise ValueError(f"{item!r} is not of the form column=field")
+        if not known_field(target):
+            raise ValueError(f"{target.strip()!r} is not a CSV field (see the README's CSV columns)")
+        mapping[column.strip().lower()] = target.strip().lower()
+    return mapping
+
+
+def _value(field: str, cell: str, path: Path, row_number: int, column: str):
+    if field in LIST_FIELDS:
+        return [item.strip() for item in cell.split(";") if item.strip()]
+    if field in BOOLEAN_FIELDS:
+        if cell.lower() in TRUE:
+            return True
+        if cell.lower() in FALSE:
+            return False
+        raise InvalidSource(path, f"row {row_number}, column {column!r}", f"{cell!r} is not yes or no")
+    return cell
+
+
+def load_csv(
+    path: Path, column_map: dict[str, str] | None = None, max_bytes: int | None = None
+) -> list[NormalizedSource]:
+    """Read, validate and normalize a CSV file: one source per distinct set of source columns, in file order."""
+    text = read_text(path, max_bytes) if max_bytes else read_text(path)
+    column_map = column_map or {}
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidSource(path, None, "file is empty") from None
+    except csv.Error as error:
+        raise InvalidSource(path, "row 1", f"invalid CSV: {error}") from None
+    fields = []
+    for column in header:
+        field = column_map.get(column.strip().lower(), column.strip().lower())
+        if field and not known_field(field):
+            raise InvalidSource(path, f"row 1, column {column!r}", "unknown column (rename it with --map COLUMN=FIELD)")
+        fields.append(field)
+    for required in ("source_title", "source_publisher", "source_published", "speaker", "text"):
+        if required not in fields:
+            raise InvalidSource(path, "row 1", f"no {required!r} column (rename one with --map COLUMN=FIELD)")
+
+    documents: dict[tuple, dict] = {}
+    where: dict[tuple[int, int], int] = {}  # (document index, testimony index) -> row number
+    columns = dict(zip(fields, header, strict=True))
+    try:
+        for row_number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(fields):
+                raise InvalidSource(path, f"row {row_number}", f"{len(cells)} cells but {len(fields)} columns")
+            source, testimony, subjects = {}, {}, {}
+            for field, column, cell in zip(fields, header, cells, strict=False):
+                cell = cell.strip()
+                if not cell or not field:
+                    continue
+                if field in SOURCE_COLUMNS:
+                    key = SOURCE_COLUMNS[field]
+                    source[key] = _value(key, cell, path, row_number, column)
+                elif field in TESTIMONY_COLUMNS:
+                    key = TESTIMONY_COLUMNS[field]
+                    testimony[key] = _value(key, cell, path, row_number, column)
+                else:
+                    number, key = SUBJECT_COLUMN.match(field).groups()
+                    subjects.setdefault(int(number or 1), {})[key] = _value(key, cell, path, row_number, column)
+            if "pseudonym" in testimony:
+                testimony["speaker"] = {"name": testimony.get("speaker", ""), "pseudonym": testimony.pop("pseudonym")}
+            if subjects:
+                testimony["subjects"] = [subjects[n] for n in sorted(subjects)]
+            key = tuple(sorted((k, str(v)) for k, v in source.items()))
+            document = documents.setdefault(key, {"source": source, "testimonies": []})
+            where[(list(documents).index(key), len(document["testimonies"]))] = row_number
+            document["testimonies"].append(testimony)
+    except csv.Error as error:
+        raise InvalidSource(path, f"row {reader.line_num}", f"invalid CSV: {error}") from None
+
+    if not documents:
+        raise InvalidSource(path, None, "no rows below the header")
+    normalized = []
+    for index, document in enumerate(documents.values()):
+        try:
+            normalized.append(normalize(validate_document(path, document), path))
+        except InvalidSource as error:
+            raise _locate(error, index, where, columns) from None
+    return normalized
+
+
+def _locate(error: InvalidSource, index: int, where: dict, columns: dict[str, str]) -> InvalidSource:
+    """testimonies[3].subjects[0].status -> row 5, column 'subject_status' (as the file names it)."""
+    path = error.where or ""
+    match = re.match(r"^testimonies\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?(?:\.(\w+))?", path)
+    if match:
+        testimony, field, subject, subfield = match.groups()
+        row = where.get((index, int(testimony)))
+        if field == "subjects" and subject is not None and subfield:
+            number = int(subject) + 1
+            field = f"subject{'' if number == 1 else number}_{subfield}"
+        elif field == "speaker":
+            field = "speaker"
+        location = f"row {row}" + (f", column {columns.get(field, field)!r}" if field else "")
+        return InvalidSource(error.path, location, error.reason)
+    if path.startswith("source"):
+        field = path.split(".", 1)[1] if "." in path else None
+        column = next((c for c, f in SOURCE_COLUMNS.items() if f == field), None)
+        row = where.get((index, 0))
+        location = f"row {row}" + (f", column {columns.get(column, column)!r}" if column else "")
+        return InvalidSource(error.path, location, error.reason)
+    return error
