@@ -7,7 +7,7 @@ PUBLIC_DB ?= public.db
 HOST ?= 127.0.0.1
 PORT ?= 8001
 
-.PHONY: serve test lint format install archive clean
+.PHONY: serve test lint format install archive public clean
 
 $(BIN)/testimony: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,11 @@ archive: install
 	$(BIN)/testimony ingest data/ --db $(DB)
 	$(BIN)/testimony stats --db $(DB)
 
-serve: archive
-	$(BIN)/testimony serve --db $(DB) --host $(HOST) --port $(PORT)
+public: archive
+	$(BIN)/testimony publish --db $(DB) --out $(PUBLIC_DB)
+
+serve: public
+	$(BIN)/testimony serve --db $(PUBLIC_DB) --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/ruff check .

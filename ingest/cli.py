@@ -6,6 +6,7 @@ disagree), 2 for usage errors.
 
 import html
 import json
+import os
 import re
 import sys
 from enum import StrEnum
@@ -107,6 +108,8 @@ def print_report(report: load.Report, as_json: bool, verb: str) -> None:
             f"{summary['updated']} updated, {summary['unchanged']} unchanged, {summary['removed']} removed, "
             f"{summary['failed']} failed"
         )
+        if summary["withheld"]:
+            line += f", {summary['withheld']} withheld (taken down; see `testimony restore`)"
         if report.index_repaired:
             line += f" (index repaired first: {report.index_repaired} documents)"
     else:
@@ -229,7 +232,10 @@ def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json:
     if not db.exists():
         fail(f"no archive at {db}", 2)
     archive = archive_db.open_archive(db)
-    counts = {name: archive[name].count for name in archive_db.TABLES if name != "archive_meta"}
+    # A public archive has no private tables at all (see `testimony publish`).
+    counts = {
+        name: archive[name].count for name in archive_db.TABLES if name != "archive_meta" and archive[name].exists()
+    }
     index_dir = index_for(db, index)
     summary = {
         "tables": counts,
@@ -407,20 +413,143 @@ def extract(
 
 
 @app.command()
+def publish(
+    db: DbOption = Path("archive.db"),
+    public_db: Annotated[Path, typer.Option("--out", help="The public archive to write.", dir_okay=False)] = Path(
+        "public.db"
+    ),
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="The public archive's index [default: <out>.whoosh].", file_okay=False),
+    ] = None,
+    as_json: JsonOption = False,
+):
+    """Build the public archive from the full one: public records only, no private fields, its own index."""
+    from . import privacy
+
+    if not db.exists():
+        fail(f"no archive at {db}", 2)
+    try:
+        counts = privacy.publish(db, public_db, index)
+    except ValueError as error:
+        fail(str(error), 2)
+    if as_json:
+        out.print_json(json.dumps({"public": str(public_db), **counts}))
+        return
+    out.print(
+        Text(
+            f"Published {counts['testimonies']} testimonies from {counts['sources']} sources to {public_db} "
+            f"(index: {counts['index_documents']} documents)"
+        )
+    )
+
+
+@app.command()
+def takedown(
+    testimony_ids: Annotated[list[str] | None, typer.Argument(help="Ids of the testimonies to take down.")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the tombstone and the audit log).")] = "",
+    person: Annotated[
+        str | None, typer.Option("--person", help="Also take down every testimony this person (id or exact name) gave.")
+    ] = None,
+    db: DbOption = Path("archive.db"),
+    index: IndexOption = None,
+    public: Annotated[
+        list[Path] | None,
+        typer.Option("--public", help="Public archive(s) to remove them from too [default: public.db beside --db]."),
+    ] = None,
+    as_json: JsonOption = False,
+):
+    """Remove testimonies from the full and public archives, their indexes and exports; leave a tombstone."""
+    from . import privacy
+
+    if not db.exists():
+        fail(f"no archive at {db}", 2)
+    if not reason.strip():
+        fail("a takedown needs --reason", 2)
+    archive = archive_db.open_archive(db)
+    try:
+        targets = privacy.resolve_targets(archive, testimony_ids or [], person)
+    except LookupError as error:
+        fail(str(error), 2)
+    if not targets:
+        fail("nothing to take down: give testimony ids or --person", 2)
+    publics = public if public is not None else [db.with_name("public.db")]
+    report = privacy.takedown(
+        archive,
+        index_for(db, index),
+        targets,
+        reason,
+        [(path, search_index.index_dir_for(path)) for path in publics],
+    )
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        noun = "testimony" if len(targets) == 1 else "testimonies"
+        out.print(Text(f"Took down {len(targets)} {noun} from {', '.join(report['archives'])}"))
+
+
+@app.command()
+def restore(
+    testimony_ids: Annotated[list[str], typer.Argument(help="Ids of taken-down testimonies.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "",
+    db: DbOption = Path("archive.db"),
+):
+    """Lift takedowns, so the next ingest of their source files brings the testimonies back."""
+    from . import privacy
+
+    if not reason.strip():
+        fail("a restore needs --reason", 2)
+    restored = privacy.restore(archive_db.open_archive(db), testimony_ids, reason)
+    unknown = sorted(set(testimony_ids) - set(restored))
+    out.print(Text(f"Restored {len(restored)}; re-ingest their source files to bring them back."))
+    if unknown:
+        fail(f"not taken down: {', '.join(unknown)}")
+
+
+@app.command("password-hash")
+def password_hash():
+    """Print a password hash for TESTIMONY_ARCHIVIST_PASSWORD_HASH (reads the password from stdin)."""
+    from datasette_auth_passwords.utils import hash_password
+
+    password = (
+        sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt("Password", hide_input=True)
+    )
+    if len(password) < 12:
+        fail("use a password of at least 12 characters", 2)
+    out.print(hash_password(password))
+
+
+@app.command()
 def serve(
     db: DbOption = Path("archive.db"),
     index: IndexOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8001,
 ):
-    """Serve the archive with Datasette: browsing, facets, exports and the ranked search page."""
+    """Serve an archive with Datasette: browsing, facets, exports and the ranked search page.
+
+    A full archive holding restricted material or private fields is refused unless
+    TESTIMONY_ARCHIVIST_PASSWORD_HASH is set, and then every page requires a login.
+    """
     import uvicorn
 
-    from search.serve import make_datasette
+    from search.serve import PASSWORD_ENV, make_datasette
+
+    from . import privacy
 
     if not db.exists():
         fail(f"no archive at {db} (run `testimony ingest` first)", 2)
-    datasette = make_datasette(db, index_for(db, index))
+    sensitive = {k: v for k, v in privacy.sensitive_counts(archive_db.open_archive(db)).items() if v}
+    login = bool(os.environ.get(PASSWORD_ENV))
+    if sensitive and not login:
+        what = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in sensitive.items())
+        fail(
+            f"{db} holds material that must not be served publicly ({what}). Serve the public archive "
+            f"(testimony publish --db {db} --out public.db) or set {PASSWORD_ENV} "
+            "(testimony password-hash) to require a login.",
+            2,
+        )
+    datasette = make_datasette(db, index_for(db, index), require_login=login)
     err.print(Text(f"Serving {db} on http://{host}:{port}/ (search: http://{host}:{port}/-/search)"))
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_TIMEOUT = 30.0
 
 TABLES = {
@@ -119,6 +119,16 @@ TABLES = {
         "foreign_keys": [("run_id", "ingest_runs", "id")],
     },
     "archive_meta": {"columns": {"key": str, "value": str}, "pk": "key"},
+    # Takedowns: which testimony, when and why; never its content. Ingest skips tombstoned testimonies.
+    "tombstones": {
+        "columns": {"testimony_id": str, "removed_at": str, "reason": str},
+        "pk": "testimony_id",
+        "not_null": {"removed_at", "reason"},
+    },
+    "audit_log": {
+        "columns": {"id": int, "at": str, "action": str, "testimony_id": str, "reason": str, "actor": str},
+        "pk": "id",
+    },
 }
 
 INDEXES = {

@@ -36,6 +36,7 @@ class FileResult:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # taken down: skipped until restored
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Report:
             "updated": self.count("updated"),
             "unchanged": self.count("unchanged"),
             "removed": self.count("removed"),
+            "withheld": self.count("withheld"),
             "failed": len(self.failed),
             "errors": [f.error for f in self.failed],
         }
@@ -154,10 +156,12 @@ def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[st
 
 def delete_testimonies(db: sqlite_utils.Database, testimony_ids: list[str]) -> None:
     """Remove testimonies and everything hanging off them (not the people: see `prune_people`)."""
+    # A public archive has no private_fields table at all.
+    tables = [t for t in ("testimony_subjects", "testimony_tags", "private_fields") if db[t].exists()]
     for start in range(0, len(testimony_ids), 500):
         chunk = testimony_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for table in ("testimony_subjects", "testimony_tags", "private_fields"):
+        for table in tables:
             db.execute(f"delete from {table} where testimony_id in ({marks})", chunk)
         db.execute(f"delete from testimonies where id in ({marks})", chunk)
 
@@ -226,7 +230,18 @@ def write_file(db: sqlite_utils.Database, sources: list[NormalizedSource], sourc
     return result
 
 
+def tombstoned(db: sqlite_utils.Database, testimony_ids) -> set[str]:
+    """The ids among these that were taken down (see ingest.privacy)."""
+    ids = list(testimony_ids)
+    marks = ",".join("?" * len(ids))
+    return {row[0] for row in db.execute(f"select testimony_id from tombstones where testimony_id in ({marks})", ids)}
+
+
 def _write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source_file: str, result: FileResult):
+    withheld = tombstoned(db, (t.row["id"] for t in normalized.testimonies))
+    if withheld:
+        result.withheld += sorted(withheld)
+        normalized.testimonies = [t for t in normalized.testimonies if t.row["id"] not in withheld]
     source = dict(normalized.source, source_file=source_file)
     previous = dict(
         db.execute("select id, content_hash from testimonies where source_id = ?", [source["id"]]).fetchall()

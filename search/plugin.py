@@ -205,12 +205,17 @@ def _url(datasette, params: dict) -> str:
 
 
 async def search_page(request, datasette):
+    # A custom route is not covered by Datasette's permission checks: make the same ones its tables get.
+    database_name, _ = archive_database(datasette, request.args.get("db"))
+    if database_name is not None:
+        await datasette.ensure_permissions(
+            request.actor, [("view-table", (database_name, TABLE)), ("view-database", database_name), "view-instance"]
+        )
     args = request.args
     text = args.get("q", "")
     filters = _filters_from(args)
     exact = args.get("exact_names") in ("1", "on", "true")
     sort = args.get("sort", "relevance")
-    database_name, _ = archive_database(datasette, args.get("db"))
     as_json = request.url_vars.get("format") == ".json"
     error = None
     result = None

@@ -14,6 +14,8 @@ from . import index as search_index
 
 METADATA_PATH = Path(__file__).resolve().parent.parent / "metadata.yml"
 METADATA_DATABASE_KEY = "archive"
+PASSWORD_ENV = "TESTIMONY_ARCHIVIST_PASSWORD_HASH"  # noqa: S105 - the name of a variable, not a secret
+ARCHIVIST = "archivist"
 
 # Defaults for serving an archive of sensitive material in public.
 SETTINGS = {
@@ -43,12 +45,19 @@ def make_datasette(
     index_dir: Path | None = None,
     settings: dict | None = None,
     metadata: dict | None = None,
+    require_login: bool = False,
 ) -> Datasette:
-    """A Datasette serving one archive with the project's metadata, plugin and public-serving defaults."""
+    """A Datasette serving one archive with the project's metadata, plugin and public-serving defaults.
+
+    With `require_login`, every page needs the archivist's login (datasette-auth-passwords, the password
+    hash read from the TESTIMONY_ARCHIVIST_PASSWORD_HASH environment variable, never from a file).
+    """
     db_path = Path(db_path)
     index_dir = Path(index_dir) if index_dir else search_index.index_dir_for(db_path)
-    return Datasette(
-        [str(db_path)],
-        metadata=copy.deepcopy(metadata) if metadata is not None else load_metadata(db_path.stem, index_dir),
-        settings={**SETTINGS, **(settings or {})},
-    )
+    metadata = copy.deepcopy(metadata) if metadata is not None else load_metadata(db_path.stem, index_dir)
+    if require_login:
+        metadata["allow"] = {"id": ARCHIVIST}
+        metadata.setdefault("plugins", {})["datasette-auth-passwords"] = {
+            f"{ARCHIVIST}_password_hash": {"$env": PASSWORD_ENV}
+        }
+    return Datasette([str(db_path)], metadata=metadata, settings={**SETTINGS, **(settings or {})})
