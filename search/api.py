@@ -8,24 +8,26 @@ HTML-escaped snippets cut from the SQLite text, the names that matched and why, 
 over every matching document (not just the page).
 """
 
-import html
+import calendar
+import datetime
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import sqlite_utils
-from whoosh import highlight, qparser
+from whoosh import qparser
 from whoosh import query as wq
+from whoosh.util.times import long_to_datetime
 
 from . import index as search_index
-from . import names
+from . import names, snippets
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 SORTS = ("relevance", "date")
-SNIPPET_CHARS = 320
 
 # field:value names a researcher may type, and the index fields they search.
 QUERY_FIELDS = {
@@ -48,6 +50,8 @@ QUERY_FIELDS = {
     "published": "published",
 }
 DEFAULT_FIELDS = ["text", "speaker", "subject", "title", "tag"]
+# Where a plain word is looked for in the texts (see search.index.build_schema): each text is in one of them.
+WORD_FIELDS = ("text_other",) + tuple(f"text_{lang}" for lang in search_index.STEM_LANGUAGES)
 NAME_FIELDS = {"speaker": "speaker_variant", "subject": "subject_variant"}
 
 # Facet name -> (index field filtered on, how a facet value becomes an index term).
@@ -94,16 +98,48 @@ class SearchResult:
         return asdict(self) | {"pages": self.pages}
 
 
-class MarkFormatter(highlight.Formatter):
-    """<mark>term</mark>, with everything HTML-escaped: a testimony holding markup stays inert."""
+class FacetTable:
+    """Each document's testimony id, and its facet values as small integer codes, read once per searcher
+    from the index's `facets` column: counting facets or listing matches is then plain list lookups."""
 
-    between = " … "
+    def __init__(self, reader):
+        self.ids: list[str | None] = []
+        self.labels: dict[str, list] = {name: [] for name in search_index.FACETS}
+        self.codes: dict[str, list] = {name: [] for name in search_index.FACETS}
+        self.multi: set[str] = set()
+        lookup: dict[str, dict] = {name: {} for name in search_index.FACETS}
 
-    def format_token(self, text, token, replace=False):
-        return "<mark>" + html.escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
+        def code(name, value):
+            if value is None or value == "":
+                return None
+            table = lookup[name]
+            if value not in table:
+                table[value] = len(self.labels[name])
+                self.labels[name].append(str(value))
+            return table[value]
 
-    def _text(self, text):
-        return html.escape(text, quote=False)
+        for raw in reader.column_reader("facets"):
+            row = json.loads(raw) if raw else {}
+            self.ids.append(row.get("id"))
+            for name in search_index.FACETS:
+                value = row.get(name)
+                if isinstance(value, list):
+                    self.multi.add(name)
+                    self.codes[name].append(tuple(c for c in (code(name, v) for v in value) if c is not None))
+                else:
+                    self.codes[name].append(code(name, value))
+
+    def count(self, docnums: list[int]) -> dict[str, dict[str, int]]:
+        out = {}
+        for name, codes in self.codes.items():
+            if name in self.multi:
+                counts = Counter(c for d in docnums for c in codes[d])
+            else:
+                counts = Counter(codes[d] for d in docnums)
+                counts.pop(None, None)
+            labels = self.labels[name]
+            out[name] = {labels[c]: n for c, n in sorted(counts.items(), key=lambda item: (-item[1], labels[item[0]]))}
+        return out
 
 
 def check_syntax(text: str) -> None:
@@ -138,6 +174,29 @@ def _errors(q) -> list[str]:
     return found
 
 
+SPAN_QUERIES = (wq.Phrase, wq.Prefix, wq.Wildcard, wq.FuzzyTerm)
+
+
+def _one_field_per_text(q):
+    """Match each text once. The parser asks every default field for every word; in those groups a plain
+    word stays in the word fields (stemmed or `text_other`) and leaves `text`, while phrases, prefixes
+    and fuzzy terms stay in the unstemmed `text` and leave the word fields. An explicit `text:` query
+    is no such group and is left alone."""
+    if q.is_leaf():
+        return q
+    if isinstance(q, wq.Or):
+        children = list(q.children())
+        has_word = any(type(c) is wq.Term and c.fieldname in WORD_FIELDS for c in children)
+        kept = [
+            _one_field_per_text(c)
+            for c in children
+            if not (has_word and type(c) is wq.Term and c.fieldname == "text")
+            and not (isinstance(c, SPAN_QUERIES) and c.fieldname in WORD_FIELDS)
+        ]
+        return wq.Or(kept, boost=q.boost).normalize()
+    return q.apply(_one_field_per_text)
+
+
 def _widen_names(q):
     """speaker:x and subject:x also match the spelling-variant keys of x (see search.names)."""
     if isinstance(q, wq.Term) and q.fieldname in NAME_FIELDS:
@@ -148,6 +207,55 @@ def _widen_names(q):
     if q.is_leaf():
         return q
     return q.apply(_widen_names)
+
+
+DATE_FIELDS = {"date": "date_parts", "published": "published_parts"}
+EARLIEST, LATEST = datetime.date(1900, 1, 1), datetime.date(2100, 12, 31)
+
+
+def calendar_terms(start: datetime.date, end: datetime.date) -> list[str]:
+    """The fewest whole years, months and days that cover [start, end]: 2018-11-15..2020-02 ->
+    2018-11-15 ... 2018-11-30, 2018-12, 2019, 2020-01, 2020-02."""
+    terms = []
+    day = start
+    while day <= end:
+        year_end = datetime.date(day.year, 12, 31)
+        month_end = datetime.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        if day.month == 1 and day.day == 1 and year_end <= end:
+            terms.append(f"{day.year:04d}")
+            day = year_end + datetime.timedelta(days=1)
+        elif day.day == 1 and month_end <= end:
+            terms.append(f"{day.year:04d}-{day.month:02d}")
+            day = month_end + datetime.timedelta(days=1)
+        else:
+            terms.append(day.isoformat())
+            day += datetime.timedelta(days=1)
+    return terms
+
+
+def _as_date(value, default: datetime.date) -> datetime.date:
+    if value is None:
+        return default
+    moment = long_to_datetime(value) if isinstance(value, int) else value
+    return min(max(moment.date(), EARLIEST), LATEST)
+
+
+def _calendar_dates(q):
+    """date:/published: queries as calendar-token terms (see search.index.date_parts)."""
+    if isinstance(q, wq.NumericRange | wq.DateRange) and q.fieldname in DATE_FIELDS:
+        start = _as_date(q.start, EARLIEST)
+        end = _as_date(q.end, LATEST)
+        if q.startexcl:
+            start += datetime.timedelta(days=1)
+        if q.endexcl:
+            end -= datetime.timedelta(days=1)
+        terms = [wq.Term(DATE_FIELDS[q.fieldname], term) for term in calendar_terms(start, end)]
+        if not terms:
+            return wq.NullQuery
+        return wq.Or(terms, boost=q.boost) if len(terms) > 1 else terms[0]
+    if q.is_leaf():
+        return q
+    return q.apply(_calendar_dates)
 
 
 def _name_field_alias(text: str) -> str:
@@ -164,14 +272,14 @@ class Archive:
         self._ix = None
         self._searcher = None
         self._generation = None
-        self._facet_rows = None
+        self._facet_table = None
 
     def close(self):
         if self._searcher is not None:
             self._searcher.close()
         if self._ix is not None:
             self._ix.close()
-        self._ix = self._searcher = self._facet_rows = None
+        self._ix = self._searcher = self._facet_table = None
 
     def searcher(self):
         """The current searcher, refreshed when a writer has committed since it was opened."""
@@ -183,14 +291,14 @@ class Archive:
             self._generation = generation
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
-            self._facet_rows = None
+            self._facet_table = None
         return self._searcher
 
     def _parser(self, searcher, exact_names: bool):
         schema = searcher.schema
         reader = searcher.reader()
-        stemmed = [f for f in schema.names() if f.startswith("text_") and reader.field_length(f)]
-        parser = qparser.MultifieldParser(DEFAULT_FIELDS + stemmed, schema, fieldboosts={"text": 1.2})
+        word_fields = [f for f in WORD_FIELDS if reader.field_length(f)]
+        parser = qparser.MultifieldParser(DEFAULT_FIELDS + word_fields, schema)
         parser.add_plugin(qparser.FuzzyTermPlugin())
         parser.add_plugin(qparser.FieldAliasPlugin({"tag": ["tags"]}))
         parser.remove_plugin_class(qparser.PlusMinusPlugin)
@@ -212,6 +320,7 @@ class Archive:
             raise SearchError(f"Could not understand the query: {errors[0]}{hint}")
         if q is None or q is wq.NullQuery:
             raise SearchError("The query has no words to search for.")
+        q = _one_field_per_text(_calendar_dates(q))
         return q if exact_names else _widen_names(q)
 
     @staticmethod
@@ -236,30 +345,18 @@ class Archive:
             clauses.append(wq.Or(terms) if len(terms) > 1 else terms[0])
         return wq.And(clauses) if clauses else None
 
-    def facet_rows(self, searcher) -> list:
-        if self._facet_rows is None:
-            column = searcher.reader().column_reader("facets")
-            self._facet_rows = [json.loads(raw) if raw else {} for raw in column]
-        return self._facet_rows
-
-    def facets(self, searcher, docnums) -> dict[str, dict[str, int]]:
-        rows = self.facet_rows(searcher)
-        counts = {name: {} for name in search_index.FACETS}
-        for docnum in docnums:
-            for name, value in rows[docnum].items():
-                for item in value if isinstance(value, list) else [value]:
-                    if item is None or item == "":
-                        continue
-                    bucket = counts[name]
-                    bucket[str(item)] = bucket.get(str(item), 0) + 1
-        return {name: dict(sorted(b.items(), key=lambda kv: (-kv[1], kv[0]))) for name, b in counts.items()}
+    def facet_table(self, searcher) -> FacetTable:
+        if self._facet_table is None:
+            self._facet_table = FacetTable(searcher.reader())
+        return self._facet_table
 
     def matching_ids(self, text: str, filters=None, exact_names: bool = False) -> list[str]:
-        """Every matching testimony id, best first: what Datasette's `?_search=` narrows a table to."""
+        """Every matching testimony id (unranked): what Datasette's `?_search=` narrows a table to."""
         q = self.parse(text, exact_names)
+        filter_q = self.filter_query(filters)
         searcher = self.searcher()
-        results = searcher.search(q, limit=None, filter=self.filter_query(filters))
-        return [hit["id"] for hit in results]
+        ids = self.facet_table(searcher).ids
+        return [ids[d] for d in searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q)]
 
     def search(
         self,
@@ -278,15 +375,16 @@ class Archive:
         q = self.parse(text, exact_names)
         filter_q = self.filter_query(filters)
         searcher = self.searcher()
-        sortedby = {"sortedby": "date", "reverse": True} if sort == "date" or isinstance(q, wq.Every) else {}
-        results = searcher.search(q, limit=page * page_size, filter=filter_q, terms=True, **sortedby)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=80)
-        results.formatter = MarkFormatter()
+        by_date = sort == "date" or isinstance(q, wq.Every)
+        sortedby = {"sortedby": "date", "reverse": True} if by_date else {}
+        # The page is ranked with Whoosh's top-N shortcuts; the facets count every match, found without scoring.
+        results = searcher.search(q, limit=page * page_size, filter=filter_q, **sortedby)
         docnums = list(searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q))
-        facets = self.facets(searcher, docnums)
+        facets = self.facet_table(searcher).count(docnums)
         page_hits = results[(page - 1) * page_size : page * page_size]
         rows = self._rows([hit["id"] for hit in page_hits])
         query_words = self.query_words(text)
+        text_terms = self.text_terms(q, searcher)
         hits = []
         for hit in page_hits:
             row = rows.get(hit["id"])
@@ -299,7 +397,7 @@ class Archive:
                     "speaker_is_pseudonym": bool(row["speaker_is_pseudonym"]),
                     "speaker_display": display_name(row["speaker"], row["speaker_is_pseudonym"]),
                     "role": row["role"],
-                    "snippet": self._snippet(hit, row),
+                    "snippet": snippets.snippet(row["text"], text_terms, row["language"]),
                     "source_title": row["source_title"],
                     "publisher": row["publisher"],
                     "published": row["published"],
@@ -363,16 +461,15 @@ class Archive:
         finally:
             db.close()
 
-    def _snippet(self, hit, row) -> str:
-        fields = [f for f in (search_index.stemmed_field(row["language"]), "text") if f]
-        for fieldname in fields:
-            if fieldname in hit.searcher.schema:
-                marked = hit.highlights(fieldname, text=row["text"], top=2)
-                if "<mark>" in marked:
-                    return marked
-        text = row["text"]
-        cut = text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-        return html.escape(cut, quote=False)
+    @staticmethod
+    def text_terms(q, searcher) -> dict[str, set[str]]:
+        """The query's terms in the text fields, prefixes and fuzzy terms expanded to the words they match."""
+        terms: dict[str, set[str]] = {}
+        reader = searcher.reader()
+        for fieldname, term in (pair for leaf in q.leaves() for pair in leaf.expanded_terms(reader)):
+            if fieldname == "text" or fieldname.startswith("text_"):
+                terms.setdefault(fieldname, set()).add(term.decode("utf-8") if isinstance(term, bytes) else term)
+        return terms
 
 
 def display_name(name: str | None, is_pseudonym) -> str | None:

@@ -21,21 +21,25 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
 from whoosh import index as whoosh_index
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
-from whoosh.lang import has_stemmer, has_stopwords
+from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.writing import LockError
 
 from .names import fold, variant_key, words
 
 INDEX_NAME = "testimonies"
 GENERATION_FILE = "GENERATION"
+VERSION_FILE = "VERSION"
+# Bump when the schema or analysis changes: an index of another version is rebuilt, never mixed.
+INDEX_VERSION = 4
 LOCK_TIMEOUT = 30.0
 BATCH = 1000
 
@@ -65,7 +69,7 @@ class FoldFilter(Filter):
 
     def __call__(self, tokens):
         for token in tokens:
-            token.text = fold(token.text)
+            token.text = fold_word(token.text)
             if token.text:
                 yield token
 
@@ -77,7 +81,7 @@ class CJKBigramFilter(Filter):
         shift = 0
         for token in tokens:
             text = token.text
-            if len(text) > 2 and CJK_RUN.fullmatch(text):
+            if len(text) > 2 and CJK_RUN.fullmatch(text):  # see also search.snippets
                 start, pos = getattr(token, "startchar", 0), getattr(token, "pos", 0)
                 for offset in range(len(text) - 1):
                     token.text = text[offset : offset + 2]
@@ -93,15 +97,26 @@ class CJKBigramFilter(Filter):
                 yield token
 
 
+@lru_cache(maxsize=200_000)
+def fold_word(word: str) -> str:
+    """`fold`, cached: the same few thousand words make up most of any text."""
+    return fold(word)
+
+
+@lru_cache(maxsize=200_000)
+def stem_key(lang: str, word: str) -> str:
+    """What `stem_analyzer(lang)` makes of one word (lower case, stem, fold), for the snippet highlighter."""
+    return fold(stemmer_for_language(lang)(word.lower()))
+
+
 def text_analyzer():
     return RegexTokenizer(TOKEN_PATTERN) | FoldFilter() | CJKBigramFilter()
 
 
 def stem_analyzer(lang: str):
-    analyzer = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter()
-    if has_stopwords(lang):
-        analyzer = analyzer | StopFilter(lang=lang)
-    return analyzer | StemFilter(lang=lang, cachesize=50000) | FoldFilter()
+    # No stop-word filter: plain words are searched only here (not also in `text`), so a query
+    # `still in prison` must find "in" in English texts too.
+    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | StemFilter(lang=lang, cachesize=50000) | FoldFilter()
 
 
 def name_analyzer():
@@ -112,7 +127,11 @@ def build_schema() -> Schema:
     fields = {
         "id": ID(stored=True, unique=True),
         "content_hash": STORED(),
+        # Every text, unstemmed, with positions: phrases, prefixes, fuzzy terms and `text:` queries.
         "text": TEXT(analyzer=text_analyzer(), phrase=True, multitoken_query="phrase"),
+        # Plain words look in exactly one field per text: `text_<lang>` (stemmed) where Whoosh has a
+        # stemmer for the text's language, else this one, so no document is matched twice.
+        "text_other": TEXT(analyzer=text_analyzer(), phrase=False, multitoken_query="phrase"),
         "speaker": TEXT(analyzer=name_analyzer(), phrase=True, field_boost=2.0, multitoken_query="phrase"),
         "subject": TEXT(analyzer=name_analyzer(), phrase=True, field_boost=1.5, multitoken_query="phrase"),
         # Spelling-variant keys of non-pseudonymous names only: a pseudonym matches as written, never as a
@@ -130,12 +149,19 @@ def build_schema() -> Schema:
         "publisher_exact": ID,
         "pseudonym": BOOLEAN,
         "year": NUMERIC(int, bits=32, signed=False),
+        # Dates as calendar tokens (2019, 2019-04, 2019-04-02) for queries; a range becomes a few of these
+        # terms (see search.api) instead of Whoosh's numeric tiers, which are slow to union in Python.
+        "date_parts": KEYWORD(lowercase=False),
+        "published_parts": KEYWORD(lowercase=False),
         "date": DATETIME(sortable=True),
-        "published": DATETIME,
+        # Never filled: it is here so the query parser reads published:2025-03 as a date range, which
+        # search.api then answers from published_parts.
+        "published": DATETIME(),
         "facets": COLUMN(VarBytesColumn()),
     }
     for lang in STEM_LANGUAGES:
-        fields[f"text_{lang}"] = TEXT(analyzer=stem_analyzer(lang), phrase=True, multitoken_query="phrase")
+        # No positions: phrases are answered from `text` (see search.api._one_field_per_text).
+        fields[f"text_{lang}"] = TEXT(analyzer=stem_analyzer(lang), phrase=False, multitoken_query="phrase")
     return Schema(**fields)
 
 
@@ -159,13 +185,17 @@ def open_or_create(index_dir: Path):
     if exists(index_dir):
         return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
     index_dir.mkdir(parents=True, exist_ok=True)
-    return whoosh_index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+    ix = whoosh_index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+    _write_file(index_dir / VERSION_FILE, INDEX_VERSION)
+    return ix
 
 
 def open_index(index_dir: Path):
-    """Open an existing index (for searching); FileNotFoundError when there is none."""
+    """Open an existing index (for searching); FileNotFoundError when there is none or it is outdated."""
     if not exists(index_dir):
         raise FileNotFoundError(f"no search index at {index_dir} (run `testimony reindex`)")
+    if read_version(index_dir) != INDEX_VERSION:
+        raise FileNotFoundError(f"the search index at {index_dir} is from another version (run `testimony reindex`)")
     return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
 
 
@@ -188,6 +218,18 @@ def writer(index_dir: Path, timeout: float = LOCK_TIMEOUT, **options):
         ix.close()
 
 
+def read_version(index_dir: Path) -> int | None:
+    try:
+        return int((Path(index_dir) / VERSION_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def current(index_dir: Path) -> bool:
+    """An index exists and was built by this version of the code."""
+    return exists(index_dir) and read_version(index_dir) == INDEX_VERSION
+
+
 def read_generation(index_dir: Path) -> int | None:
     try:
         return int((Path(index_dir) / GENERATION_FILE).read_text().strip())
@@ -197,9 +239,13 @@ def read_generation(index_dir: Path) -> int | None:
 
 def write_generation(index_dir: Path, generation: int) -> None:
     """Atomically record which SQLite generation the index reflects."""
-    target = Path(index_dir) / GENERATION_FILE
+    _write_file(Path(index_dir) / VERSION_FILE, INDEX_VERSION)
+    _write_file(Path(index_dir) / GENERATION_FILE, generation)
+
+
+def _write_file(target: Path, value) -> None:
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(f"{generation}\n")
+    tmp.write_text(f"{value}\n")
     os.replace(tmp, target)
 
 
@@ -216,6 +262,14 @@ def _as_datetime(partial: str | None) -> datetime.datetime | None:
         return None
     parts = [int(p) for p in str(partial).split("-")] + [1, 1]
     return datetime.datetime(parts[0], parts[1], parts[2])
+
+
+def date_parts(partial: str | None) -> str:
+    """'2019-04-02' -> '2019 2019-04 2019-04-02': every precision the date has."""
+    if not partial:
+        return ""
+    parts = str(partial).split("-")
+    return " ".join("-".join(parts[: n + 1]) for n in range(len(parts)))
 
 
 def _variant_keys(names: Iterable[tuple[str, int]]) -> str:
@@ -281,9 +335,11 @@ def document(row: dict, subjects: list[tuple[str, int]]) -> dict:
         "pseudonym": bool(row["speaker_is_pseudonym"]),
         "year": row["year"],
         "date": _as_datetime(row["date"] or row["published"]),
-        "published": _as_datetime(row["published"]),
+        "date_parts": date_parts(row["date"] or row["published"]),
+        "published_parts": date_parts(row["published"]),
         "facets": json.dumps(
             {
+                "id": row["id"],
                 "role": row["role"],
                 "status": statuses,
                 "relationship": relationships,
@@ -296,9 +352,7 @@ def document(row: dict, subjects: list[tuple[str, int]]) -> dict:
             ensure_ascii=False,
         ).encode("utf-8"),
     }
-    stemmed = stemmed_field(row["language"])
-    if stemmed:
-        doc[stemmed] = row["text"]
+    doc[stemmed_field(row["language"]) or "text_other"] = row["text"]
     return {key: value for key, value in doc.items() if value is not None}
 
 
