@@ -321,7 +321,7 @@ def ingest_paths(
     """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows."""
     started = now()
     report = Report()
-    if not search_index.exists(index_dir) and search_index.db_generation(db):
+    if not search_index.current(index_dir) and search_index.db_generation(db):
         report.index_repaired = search_index.rebuild(db, index_dir)
     # The index lock is taken first: a second ingest waits here, then fails, before it writes anything.
     with search_index.Updater(db, index_dir, lock_timeout) as updater:
