@@ -16,6 +16,10 @@ DATA = ROOT / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# The facets the search API promises (issue: search); written out so the tests pin the contract.
+FACET_NAMES = {"role", "status", "relationship", "publisher", "tags", "year", "language", "pseudonym"}
+
+
 def fixture(name: str) -> Path:
     return FIXTURES / name
 
