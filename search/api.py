@@ -197,16 +197,19 @@ def _one_field_per_text(q):
     return q.apply(_one_field_per_text)
 
 
-def _widen_names(q):
-    """speaker:x and subject:x also match the spelling-variant keys of x (see search.names)."""
+def _widen_names(q, typed: dict[str, str]):
+    """speaker:x and subject:x also match the spelling-variant keys of x (see search.names).
+
+    The key comes from the word as typed (`typed` maps folded words back to it): folding first would
+    lose what the rules read (Şükür folds to sukur, but is keyed shukur, like Shukur)."""
     if isinstance(q, wq.Term) and q.fieldname in NAME_FIELDS:
-        key = names.variant_key(q.text)
+        key = names.variant_key(typed.get(q.text, q.text))
         if key:
             return wq.Or([q, wq.Term(NAME_FIELDS[q.fieldname], key, boost=q.boost * 0.8)])
         return q
     if q.is_leaf():
         return q
-    return q.apply(_widen_names)
+    return q.apply(lambda child: _widen_names(child, typed))
 
 
 DATE_FIELDS = {"date": "date_parts", "published": "published_parts"}
@@ -321,7 +324,9 @@ class Archive:
         if q is None or q is wq.NullQuery:
             raise SearchError("The query has no words to search for.")
         q = _one_field_per_text(_calendar_dates(q))
-        return q if exact_names else _widen_names(q)
+        if exact_names:
+            return q
+        return _widen_names(q, {names.fold(word): word for word in names.words(re.sub(r"[^\w\s'’ʼ-]", " ", text))})
 
     @staticmethod
     def filter_query(filters: dict[str, list[str]] | None):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlite_utils
 from whoosh import index as whoosh_index
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.analysis import CommaSeparatedTokenizer, Filter, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -39,7 +39,7 @@ INDEX_NAME = "testimonies"
 GENERATION_FILE = "GENERATION"
 VERSION_FILE = "VERSION"
 # Bump when the schema or analysis changes: an index of another version is rebuilt, never mixed.
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 LOCK_TIMEOUT = 30.0
 BATCH = 1000
 
@@ -141,7 +141,8 @@ def build_schema() -> Schema:
         "title": TEXT(analyzer=text_analyzer(), phrase=True, multitoken_query="phrase"),
         "publisher": TEXT(analyzer=name_analyzer(), phrase=True, multitoken_query="phrase"),
         "location": TEXT(analyzer=name_analyzer(), phrase=True, multitoken_query="phrase"),
-        "tag": KEYWORD(commas=True, lowercase=True, scorable=True),
+        # Folded like every other word, so tag:Türkiye finds Türkiye (indexed as turkiye).
+        "tag": TEXT(analyzer=CommaSeparatedTokenizer() | FoldFilter(), phrase=False, multitoken_query="and"),
         "role": ID,
         "status": KEYWORD(lowercase=True),
         "relationship": KEYWORD(lowercase=True),
@@ -327,7 +328,7 @@ def document(row: dict, subjects: list[tuple[str, int]]) -> dict:
         "publisher": row["publisher"],
         "publisher_exact": row["publisher"],
         "location": row["location"] or "",
-        "tag": _comma_list(fold(t) for t in tags),
+        "tag": _comma_list(tags),
         "role": row["role"] or "",
         "status": " ".join(statuses),
         "relationship": " ".join(relationships),

@@ -268,3 +268,22 @@ def test_cli_query_errors_are_one_line(runner, archive_path):
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["search", "x", "--db", str(archive_path), "--filter", "nonsense"])
     assert result.exit_code == 2
+
+
+def test_tags_fold_accents_both_ways(archive, archive_path):
+    expected = {r["id"] for r in rows_of(archive_path) if "Türkiye" in r["tags"]}
+    assert expected
+    for query in ("tag:Türkiye", "tag:turkiye", "tag:TÜRKIYE"):
+        assert {h["id"] for h in archive.search(query, page_size=100).hits} == expected, query
+    assert expected <= {h["id"] for h in archive.search("Turkiye", page_size=100).hits}
+
+
+def test_variant_keys_come_from_the_name_as_typed(archive):
+    # Şükür folds to "sukur" but its variant key is "shukur", as Shukur's is: the key is taken from
+    # what was typed, not from the folded word.
+    by_spelling = archive.search("Shukur")
+    assert {(m["name"], m["rule"]) for h in by_spelling.hits for m in h["matched_names"]} >= {
+        ("Kamil Şükür", "transliteration")
+    }
+    typed = archive.search("Şükür")
+    assert {"Kamil Şükür", "Kamil Sukur", "Dilshat Shukur"} <= set(speakers(typed))
