@@ -22,7 +22,7 @@ import sqlite_utils
 from search import index as search_index
 
 from . import db as archive_db
-from .load import delete_testimonies, prune_orphans
+from .load import bump_generation, delete_testimonies, prune_orphans
 
 # Tables the public archive copies, each with the rows it may keep (`full` is the attached full archive).
 PUBLIC_ROWS = {
@@ -150,8 +150,7 @@ def takedown(
                 for t in testimony_ids
             ]
         )
-        bump = int(archive_db.get_meta(full, "generation", 0)) + 1
-        archive_db.set_meta(full, "generation", bump)
+        bump_generation(full)
     _scrub(full)
     search_index.rebuild(full, full_index)
     report = {"testimonies": testimony_ids, "archives": [str(full_index)]}
@@ -163,7 +162,7 @@ def takedown(
             with public.atomic():
                 delete_testimonies(public, testimony_ids)
                 prune_orphans(public)
-                archive_db.set_meta(public, "generation", int(archive_db.get_meta(public, "generation", 0)) + 1)
+                bump_generation(public)
             _scrub(public)
             search_index.rebuild(public, public_index)
         finally:

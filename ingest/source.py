@@ -68,10 +68,6 @@ def validator():
     return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
-def schema():
-    return validator().schema
-
-
 def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The file's text: UTF-8 (a BOM is allowed), CRLF folded, within the size limit."""
     try:

@@ -63,6 +63,9 @@ FACETS = ("role", "status", "relationship", "publisher", "tags", "year", "langua
 class IndexBusy(Exception):
     """Another process holds the index's write lock."""
 
+    def __init__(self, index_dir: Path, timeout: float):
+        super().__init__(f"the index at {index_dir} is locked by another process (waited {timeout:.0f} s)")
+
 
 class FoldFilter(Filter):
     """Case and accent folding (Oğuz and Oguz index alike) through `search.names.fold`."""
@@ -207,7 +210,7 @@ def writer(index_dir: Path, timeout: float = LOCK_TIMEOUT, **options):
     try:
         w = ix.writer(timeout=timeout, **options)
     except LockError:
-        raise IndexBusy(f"the index at {index_dir} is locked by another process (waited {timeout:.0f} s)") from None
+        raise IndexBusy(index_dir, timeout) from None
     try:
         yield w
     except BaseException:
@@ -453,7 +456,7 @@ def _hold_lock(index_dir: Path, timeout: float):
     deadline = time.monotonic() + timeout
     while not lock.acquire(blocking=False):
         if time.monotonic() > deadline:
-            raise IndexBusy(f"the index at {index_dir} is locked by another process (waited {timeout:.0f} s)")
+            raise IndexBusy(index_dir, timeout)
         time.sleep(0.1)
     return lock
 
