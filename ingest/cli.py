@@ -474,13 +474,20 @@ def takedown(
     if not targets:
         fail("nothing to take down: give testimony ids or --person", 2)
     publics = public if public is not None else [db.with_name("public.db")]
-    report = privacy.takedown(
-        archive,
-        index_for(db, index),
-        targets,
-        reason,
-        [(path, search_index.index_dir_for(path)) for path in publics],
-    )
+    try:
+        report = privacy.takedown(
+            archive,
+            index_for(db, index),
+            targets,
+            reason,
+            [(path, search_index.index_dir_for(path)) for path in publics],
+        )
+    except search_index.IndexBusy as error:
+        fail(f"{error}; nothing was taken down, try again when the other ingest has finished")
+    except privacy.TakedownIncomplete as error:
+        fail(str(error))
+    for skipped in report["skipped"]:
+        err.print(Text(f"warning: no public archive at {skipped}: skipped (use --public PATH)", style="yellow"))
     if as_json:
         out.print_json(json.dumps(report))
     else:
@@ -528,8 +535,8 @@ def serve(
 ):
     """Serve an archive with Datasette: browsing, facets, exports and the ranked search page.
 
-    A full archive holding restricted material or private fields is refused unless
-    TESTIMONY_ARCHIVIST_PASSWORD_HASH is set, and then every page requires a login.
+    The public archive (from `testimony publish`) is served to anyone. A full archive (what ingest writes)
+    is refused unless TESTIMONY_ARCHIVIST_PASSWORD_HASH is set, and then every page requires a login.
     """
     import uvicorn
 
@@ -539,14 +546,14 @@ def serve(
 
     if not db.exists():
         fail(f"no archive at {db} (run `testimony ingest` first)", 2)
-    sensitive = {k: v for k, v in privacy.sensitive_counts(archive_db.open_archive(db)).items() if v}
+    archive = archive_db.open_archive(db)
     login = bool(os.environ.get(PASSWORD_ENV))
-    if sensitive and not login:
-        what = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in sensitive.items())
+    if privacy.is_full_archive(archive) and not login:
+        held = ", ".join(f"{count} {name}" for name, count in privacy.sensitive_counts(archive).items() if count)
         fail(
-            f"{db} holds material that must not be served publicly ({what}). Serve the public archive "
-            f"(testimony publish --db {db} --out public.db) or set {PASSWORD_ENV} "
-            "(testimony password-hash) to require a login.",
+            f"{db} is a full archive ({held or 'no restricted rows yet'}; it also keeps file paths, takedown "
+            f"reasons and the audit log). Serve the public archive (testimony publish --db {db} --out public.db) "
+            f"or set {PASSWORD_ENV} (testimony password-hash) to require a login.",
             2,
         )
     datasette = make_datasette(db, index_for(db, index), require_login=login)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_TIMEOUT = 30.0
 
 TABLES = {
@@ -63,6 +63,8 @@ TABLES = {
             "publisher": str,
             "published": str,
             "content_hash": str,
+            # Hash of the testimony's private fields: full archive only (blanked by `testimony publish`).
+            "private_hash": str,
         },
         "pk": "id",
         "foreign_keys": [("source_id", "sources", "id"), ("speaker_id", "people", "id")],
@@ -131,6 +133,10 @@ TABLES = {
     },
 }
 
+# Tables only a full archive has: `testimony publish` leaves them out, and serving an archive that has
+# them needs a login (see `testimony serve`).
+PRIVATE_TABLES = ("private_fields", "ingest_runs", "ingest_run_files", "tombstones", "audit_log")
+
 INDEXES = {
     "testimonies": [
         ["source_id"],
@@ -156,10 +162,13 @@ def ensure_db_shape(db: sqlite_utils.Database) -> sqlite_utils.Database:
         rows = db.execute("select value from archive_meta where key = 'schema_version'").fetchall()
         if rows and int(rows[0][0]) == SCHEMA_VERSION:
             return db
+    published = db["archive_meta"].exists() and get_meta(db, "published_at") is not None
     if db.journal_mode != "wal":
         db.enable_wal()
     with db.atomic():
         for name, spec in TABLES.items():
+            if published and name in PRIVATE_TABLES:
+                continue
             db[name].create(
                 spec["columns"],
                 pk=spec["pk"],
@@ -167,6 +176,11 @@ def ensure_db_shape(db: sqlite_utils.Database) -> sqlite_utils.Database:
                 not_null=spec.get("not_null"),
                 if_not_exists=True,
             )
+            # Columns added since a table was first created (tables only ever gain columns).
+            existing = db[name].columns_dict
+            for column, column_type in spec["columns"].items():
+                if existing and column not in existing:
+                    db[name].add_column(column, column_type)
         for name, indexes in INDEXES.items():
             for columns in indexes:
                 db[name].create_index(columns, if_not_exists=True)

@@ -243,11 +243,16 @@ def _write_source(db: sqlite_utils.Database, normalized: NormalizedSource, sourc
         result.withheld += sorted(withheld)
         normalized.testimonies = [t for t in normalized.testimonies if t.row["id"] not in withheld]
     source = dict(normalized.source, source_file=source_file)
-    previous = dict(
-        db.execute("select id, content_hash from testimonies where source_id = ?", [source["id"]]).fetchall()
-    )
+    previous = {
+        row[0]: (row[1], row[2])
+        for row in db.execute(
+            "select id, content_hash, private_hash from testimonies where source_id = ?", [source["id"]]
+        ).fetchall()
+    }
     current = {t.row["id"] for t in normalized.testimonies}
-    changed = [t for t in normalized.testimonies if previous.get(t.row["id"]) != t.row["content_hash"]]
+    changed = [
+        t for t in normalized.testimonies if previous.get(t.row["id"]) != (t.row["content_hash"], t.row["private_hash"])
+    ]
     removed = sorted(set(previous) - current)
     result.unchanged += len(normalized.testimonies) - len(changed)
     if not changed and not removed:

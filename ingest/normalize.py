@@ -223,15 +223,11 @@ def normalize(document: dict, path) -> NormalizedSource:
             "visibility": raw.get("visibility", DEFAULT_VISIBILITY),
         }
         testimony = Testimony(row, subjects, norm.tag_ids(raw.get("tags")), private)
+        # Two hashes: content_hash (published, and kept in the index) covers only what may be public, so
+        # nobody can test a guessed real name against it; private_hash stays in the full archive.
         row["content_hash"] = content_hash(
-            {
-                "row": row,
-                "subjects": subjects,
-                "tags": testimony.tags,
-                "source": source,
-                "source_tags": source_tags,
-                "private": private,
-            }
+            {"row": row, "subjects": subjects, "tags": testimony.tags, "source": source, "source_tags": source_tags}
         )
+        row["private_hash"] = content_hash(private) if private else None
         testimonies.append(testimony)
     return NormalizedSource(source, norm.people, norm.tags, source_tags, testimonies)

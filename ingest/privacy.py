@@ -38,26 +38,31 @@ PUBLIC_ROWS = {
     "tags": "select * from full.tags where id in (select tag_id from main.testimony_tags) "
     "or id in (select tag_id from main.source_tags)",
 }
-# Never in the public archive, not even empty.
-PRIVATE_TABLES = ("private_fields", "ingest_runs", "ingest_run_files", "tombstones", "audit_log")
+PRIVATE_TABLES = archive_db.PRIVATE_TABLES  # never in the public archive, not even empty
 
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+def is_full_archive(db: sqlite_utils.Database) -> bool:
+    """An archive `ingest` wrote (not one `publish` built): it can hold restricted material, private fields,
+    file paths, takedown reasons and the audit log, so it is never served without a login."""
+    return any(db[table].exists() for table in PRIVATE_TABLES)
+
+
 def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """How much an archive holds that must not be served publicly."""
-    counts = {
-        "restricted_sources": db.execute("select count(*) from sources where visibility != 'public'").fetchone()[0],
-        "restricted_testimonies": db.execute(
-            "select count(*) from testimonies where visibility != 'public'"
-        ).fetchone()[0],
-        "private_fields": db.execute("select count(*) from private_fields").fetchone()[0]
-        if db["private_fields"].exists()
-        else 0,
+    """What a full archive holds that must not be served publicly, for the message that says so."""
+    count = db.execute
+    return {
+        "restricted sources": count("select count(*) from sources where visibility != 'public'").fetchone()[0],
+        "restricted testimonies": count("select count(*) from testimonies where visibility != 'public'").fetchone()[0],
+        **{
+            table.replace("_", " "): db[table].count
+            for table in ("private_fields", "tombstones", "audit_log", "ingest_run_files")
+            if db[table].exists()
+        },
     }
-    return counts
 
 
 def publish(full_path: Path, public_path: Path, public_index: Path | None = None) -> dict:
@@ -78,6 +83,7 @@ def publish(full_path: Path, public_path: Path, public_index: Path | None = None
                 build.execute(f"insert into main.{table} {select}")
             # File paths can name people (a folder per family); the public archive does not need them.
             build.execute("update main.sources set source_file = null")
+            build.execute("update main.testimonies set private_hash = null")
             generation = build.execute("select value from full.archive_meta where key = 'generation'").fetchall()
             archive_db.set_meta(build, "generation", generation[0][0] if generation else 0)
             archive_db.set_meta(build, "published_at", now())
@@ -92,15 +98,30 @@ def publish(full_path: Path, public_path: Path, public_index: Path | None = None
     finally:
         build.close()
         _remove_database(build_path)
-    os.replace(compact_path, public_path)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{public_path}{suffix}").unlink(missing_ok=True)
+    _install(compact_path, public_path)
     public = sqlite_utils.Database(public_path)
     try:
         counts["index_documents"] = search_index.rebuild(public, public_index)
     finally:
         public.close()
     return counts
+
+
+def _install(built: Path, public_path: Path) -> None:
+    """Put the built archive in place. An existing public archive is overwritten *in* its file (SQLite's
+    backup API, one transaction), not replaced by a new file: a running server keeps its connections
+    open on the file it has, and must see the new content, takedowns included."""
+    if not public_path.exists():
+        os.replace(built, public_path)
+        return
+    source = sqlite3.connect(str(built))
+    target = sqlite3.connect(str(public_path), timeout=archive_db.LOCK_TIMEOUT)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    _remove_database(built)
 
 
 def _remove_database(path: Path) -> None:
@@ -112,7 +133,11 @@ def resolve_targets(db: sqlite_utils.Database, testimony_ids: list[str], person:
     """Testimony ids to take down: those named, plus every testimony a person (id or exact name) gave."""
     found = []
     for testimony_id in testimony_ids:
-        if not db.execute("select 1 from testimonies where id = ?", [testimony_id]).fetchall():
+        # A tombstoned id is accepted again, so a takedown that failed halfway can be run again.
+        if not db.execute(
+            "select 1 from testimonies where id = ? union select 1 from tombstones where testimony_id = ?",
+            [testimony_id, testimony_id],
+        ).fetchall():
             raise LookupError(f"no testimony with id {testimony_id!r}")
         found.append(testimony_id)
     if person:
@@ -136,6 +161,34 @@ def takedown(
     if not reason or not reason.strip():
         raise ValueError("a takedown needs a reason")
     at = now()
+    # Hold the full index's lock from the SQLite write to the rebuilt index: no ingest interleaves.
+    lock = search_index.hold_lock(full_index) if search_index.exists(full_index) else None
+    try:
+        _take_down_full(full, full_index, testimony_ids, reason, at, actor)
+    finally:
+        if lock is not None:
+            lock.release()
+    report = {"testimonies": testimony_ids, "archives": [str(full_index)], "skipped": []}
+    for public_path, public_index in public_paths:
+        if not Path(public_path).exists():
+            report["skipped"].append(str(public_path))
+            continue
+        try:
+            _take_down_public(Path(public_path), Path(public_index), testimony_ids)
+        except sqlite3.Error as error:
+            raise TakedownIncomplete(
+                f"removed from the full archive, but {public_path} could not be changed ({error}): "
+                "run the same takedown again"
+            ) from None
+        report["archives"].append(str(public_path))
+    return report
+
+
+class TakedownIncomplete(Exception):
+    """The full archive is done, a public archive is not: the takedown must be run again."""
+
+
+def _take_down_full(full, full_index, testimony_ids, reason, at, actor) -> None:
     with full.atomic():
         delete_testimonies(full, testimony_ids)
         prune_orphans(full)
@@ -152,23 +205,20 @@ def takedown(
         )
         bump_generation(full)
     _scrub(full)
-    search_index.rebuild(full, full_index)
-    report = {"testimonies": testimony_ids, "archives": [str(full_index)]}
-    for public_path, public_index in public_paths:
-        if not Path(public_path).exists():
-            continue
-        public = sqlite_utils.Database(sqlite3.connect(str(public_path), timeout=archive_db.LOCK_TIMEOUT))
-        try:
-            with public.atomic():
-                delete_testimonies(public, testimony_ids)
-                prune_orphans(public)
-                bump_generation(public)
-            _scrub(public)
-            search_index.rebuild(public, public_index)
-        finally:
-            public.close()
-        report["archives"].append(str(public_path))
-    return report
+    search_index.rebuild(full, full_index, locked=True)
+
+
+def _take_down_public(public_path: Path, public_index: Path, testimony_ids: list[str]) -> None:
+    public = sqlite_utils.Database(sqlite3.connect(str(public_path), timeout=archive_db.LOCK_TIMEOUT))
+    try:
+        with public.atomic():
+            delete_testimonies(public, testimony_ids)
+            prune_orphans(public)
+            bump_generation(public)
+        _scrub(public)
+        search_index.rebuild(public, public_index)
+    finally:
+        public.close()
 
 
 def _scrub(db: sqlite_utils.Database) -> None:

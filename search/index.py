@@ -450,7 +450,7 @@ def repair(db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIM
         return rebuild(db, index_dir)
 
 
-def _hold_lock(index_dir: Path, timeout: float):
+def hold_lock(index_dir: Path, timeout: float = LOCK_TIMEOUT):
     """Take the index's write lock itself (as a writer would), so no writer runs while it is replaced."""
     lock = FileStorage(str(index_dir)).lock(f"{INDEX_NAME}_WRITELOCK")
     deadline = time.monotonic() + timeout
@@ -461,11 +461,15 @@ def _hold_lock(index_dir: Path, timeout: float):
     return lock
 
 
-def rebuild(db: sqlite_utils.Database, index_dir: Path, progress=None, timeout: float = LOCK_TIMEOUT) -> int:
-    """Build a fresh index from SQLite in a temporary folder and swap it in; returns the document count."""
+def rebuild(
+    db: sqlite_utils.Database, index_dir: Path, progress=None, timeout: float = LOCK_TIMEOUT, locked: bool = False
+) -> int:
+    """Build a fresh index from SQLite in a temporary folder and swap it in; returns the document count.
+
+    `locked`: the caller already holds the index's lock (see `hold_lock`)."""
     index_dir = Path(index_dir).absolute()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    guard = _hold_lock(index_dir, timeout) if exists(index_dir) else None
+    guard = hold_lock(index_dir, timeout) if exists(index_dir) and not locked else None
     build_dir = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", dir=index_dir.parent))
     count = 0
     try:

@@ -5,6 +5,7 @@ database file is served (`archive.db`, `public.db`, ...), so one file documents 
 """
 
 import copy
+import os
 from pathlib import Path
 
 import yaml
@@ -60,4 +61,10 @@ def make_datasette(
         metadata.setdefault("plugins", {})["datasette-auth-passwords"] = {
             f"{ARCHIVIST}_password_hash": {"$env": PASSWORD_ENV}
         }
-    return Datasette([str(db_path)], metadata=metadata, settings={**SETTINGS, **(settings or {})})
+    return Datasette(
+        [str(db_path)],
+        metadata=metadata,
+        settings={**SETTINGS, **(settings or {})},
+        # A fixed secret (from the environment) keeps logins valid across restarts and workers.
+        secret=os.environ.get("DATASETTE_SECRET") or None,
+    )

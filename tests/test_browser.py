@@ -37,9 +37,13 @@ def server(tmp_path_factory):
     if os.environ.get("TESTIMONY_SKIP_BROWSER") == "1":
         pytest.skip("TESTIMONY_SKIP_BROWSER=1")
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (see .ci/run)"
-    db = tmp_path_factory.mktemp("browser") / "archive.db"
+    folder = tmp_path_factory.mktemp("browser")
+    full, db = folder / "archive.db", folder / "public.db"
     testimony = [sys.executable, "-m", "ingest.cli"]
-    subprocess.run([*testimony, "ingest", str(DATA), "--db", str(db)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run([*testimony, "ingest", str(DATA), "--db", str(full)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [*testimony, "publish", "--db", str(full), "--out", str(db)], check=True, capture_output=True, cwd=ROOT
+    )
     port = free_port()
     process = subprocess.Popen(
         [*testimony, "serve", "--db", str(db), "--port", str(port)],
@@ -106,7 +110,7 @@ def test_search_facet_row_flow(server, page):
 
 
 def test_table_search_box_and_pseudonym_marker(server, page):
-    page.goto(server + "/archive/testimonies")
+    page.goto(server + "/public/testimonies")
     page.fill("#_search", "Patime")
     page.press("#_search", "Enter")
     page.wait_for_url("**_search=Patime**")

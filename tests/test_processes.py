@@ -2,11 +2,13 @@
 `testimony serve` answering while an ingest runs."""
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,9 +26,9 @@ def run_cli(*args, check=False, timeout=120):
     )
 
 
-def start(*args):
+def start(*args, env=None):
     return subprocess.Popen(
-        [*TESTIMONY, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*TESTIMONY, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
 
 
@@ -127,12 +129,22 @@ def test_serve_answers_during_an_ingest_and_sees_it_after(corpus, tmp_path):
     seed = tmp_path / "seed"
     write_corpus(seed, files=1, seed=7)
     assert run_cli("ingest", seed, "--db", db).returncode == 0
+    # A full archive is served only behind the archivist's login: a real login, through a signed cookie.
+    from datasette.app import Datasette
+    from datasette_auth_passwords.utils import hash_password
+
+    secret = "test-secret-for-this-run"
+    env = dict(
+        os.environ, TESTIMONY_ARCHIVIST_PASSWORD_HASH=hash_password("a long test password"), DATASETTE_SECRET=secret
+    )
+    cookie = "ds_actor=" + Datasette(secret=secret).sign({"a": {"id": "archivist"}}, "actor")
     port = free_port()
-    server = start("serve", "--db", db, "--port", port)
+    server = start("serve", "--db", db, "--port", port, env=env)
     base = f"http://127.0.0.1:{port}"
 
     def get(path):
-        with urllib.request.urlopen(base + path, timeout=10) as response:
+        request = urllib.request.Request(base + path, headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
 
     try:
@@ -141,6 +153,8 @@ def test_serve_answers_during_an_ingest_and_sees_it_after(corpus, tmp_path):
             try:
                 get("/-/versions.json")
                 break
+            except urllib.error.HTTPError:
+                raise
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
                 time.sleep(0.2)
