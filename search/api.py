@@ -312,6 +312,10 @@ class Archive:
         if not text:
             return wq.Every()
         check_syntax(text)
+        # Field names are case-insensitive (Role:family); Whoosh's are not.
+        text = FIELD_PREFIX.sub(
+            lambda m: m.group(1).lower() + ":" if m.group(1).lower() in QUERY_FIELDS else m.group(0), text
+        )
         searcher = self.searcher()
         try:
             q = self._parser(searcher, exact_names).parse(_name_field_alias(text))
@@ -341,13 +345,16 @@ class Archive:
                     converted = convert(value)
                 except ValueError:
                     raise SearchError(f"{name}={value!r} is not a valid value") from None
+                if fieldname == "year" and not 1000 <= converted <= 9999:
+                    raise SearchError(f"{name}={value!r} is not a year")
                 if fieldname == "year":
                     terms.append(wq.NumericRange("year", converted, converted))
                 elif fieldname == "pseudonym":
                     terms.append(wq.Term("pseudonym", converted))
                 else:
                     terms.append(wq.Term(fieldname, converted))
-            clauses.append(wq.Or(terms) if len(terms) > 1 else terms[0])
+            if terms:
+                clauses.append(wq.Or(terms) if len(terms) > 1 else terms[0])
         return wq.And(clauses) if clauses else None
 
     def facet_table(self, searcher) -> FacetTable:

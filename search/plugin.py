@@ -158,14 +158,42 @@ def render_cell(row, value, column, table, database, datasette):
         return None
     if isinstance(value, dict):  # a foreign key Datasette has already expanded to {"value", "label"}
         value = value.get("value")
-    # row is a sqlite3.Row: `in row` would test its values, so ask its keys.
-    if table == TABLE and column == "speaker" and "speaker_is_pseudonym" in row.keys():  # noqa: SIM118
-        return pseudonym_name(value, row["speaker_is_pseudonym"])
-    if table == TABLE and column == "speaker_id" and "speaker" in row.keys():  # noqa: SIM118
-        url = datasette.urls.row(database, "people", value)
-        return Markup('<a href="{}">{}</a>').format(url, pseudonym_name(row["speaker"], row["speaker_is_pseudonym"]))
-    if table == "people" and column == "name" and "is_pseudonym" in row.keys():  # noqa: SIM118
-        return pseudonym_name(value, row["is_pseudonym"])
+    # row is a sqlite3.Row: `in row` would test its values, so ask its keys. A page can leave the flag
+    # out (?_col=speaker, ?_nocol=...): then it is looked up, so the marker is never dropped.
+    keys = set(row.keys())
+    if table == TABLE and column in ("speaker", "speaker_id"):
+
+        async def speaker_cell():
+            if {"speaker", "speaker_is_pseudonym"} <= keys:
+                name, flag = row["speaker"], row["speaker_is_pseudonym"]
+            else:
+                db = datasette.get_database(database)
+                where, key = ("id = ?", row["id"]) if "id" in keys else ("speaker_id = ?", value)
+                found = (
+                    await db.execute(f"select speaker, speaker_is_pseudonym from testimonies where {where}", [key])
+                ).rows
+                if not found:
+                    return None
+                name, flag = found[0]["speaker"], found[0]["speaker_is_pseudonym"]
+            if column == "speaker":
+                return pseudonym_name(value, flag)
+            url = datasette.urls.row(database, "people", value)
+            return Markup('<a href="{}">{}</a>').format(url, pseudonym_name(name, flag))
+
+        return speaker_cell
+    if table == "people" and column == "name":
+        if "is_pseudonym" in keys:
+            return pseudonym_name(value, row["is_pseudonym"])
+
+        async def name_cell():
+            found = (
+                await datasette.get_database(database).execute(
+                    "select is_pseudonym from people where id = ?", [row["id"]]
+                )
+            ).rows
+            return pseudonym_name(value, found[0]["is_pseudonym"]) if found else None
+
+        return name_cell if "id" in keys else None
     if table == "testimony_subjects" and column == "person_id":
 
         async def inner():

@@ -237,3 +237,30 @@ async def test_table_forms_submit_without_error(datasette, table):
     await get(datasette, f"/{DB}/{table}?_sort={sort.group(1)}")
     if table == "testimonies":
         await get(datasette, f"/{DB}/{table}?_sort={sort.group(1)}&_search=prison")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/{DB}/testimonies?speaker=Patime&_col=speaker",
+        f"/{DB}/testimonies?speaker=Patime&_nocol=speaker_is_pseudonym",
+        f"/{DB}/testimonies?speaker=Patime&_col=speaker_id&_col=speaker",
+        f"/{DB}/people?name=Patime&_col=name",
+    ],
+)
+async def test_the_marker_survives_hidden_columns(datasette, url):
+    page = (await get(datasette, url)).text
+    assert 'Patime<abbr class="pseudonym"' in page
+
+
+@pytest.mark.parametrize("query", ["Role:family", "ROLE:family", "Speaker:Patime"])
+async def test_field_names_are_case_insensitive(datasette, query):
+    lower = (await get(datasette, f"/-/search.json?q={query.split(':')[0].lower()}:{query.split(':')[1]}")).json()
+    data = (await get(datasette, f"/-/search.json?q={query}")).json()
+    assert data["total"] == lower["total"] > 0
+
+
+@pytest.mark.parametrize("value", ["-1", "99999999999", "abc"])
+async def test_bad_year_filter_is_a_clear_error(datasette, value):
+    data = (await get(datasette, f"/-/search.json?q=prison&year={value}", status=400)).json()
+    assert "is not a" in data["error"]
