@@ -68,6 +68,7 @@ FILTERS = {
 }
 
 FIELD_PREFIX = re.compile(r"(?:(?<=^)|(?<=[\s(]))([A-Za-z_]+):")
+RANGE_TO = re.compile(r"([\[{][^\]}\s]*)\s+to\s+", re.IGNORECASE)
 DATE_QUERY = re.compile(r"\b(date|published):")
 DATE_HINT = ". Dates are written YYYY, YYYY-MM or YYYY-MM-DD: date:2019-04, published:[2018 TO 2020]."
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
@@ -312,7 +313,8 @@ class Archive:
         if not text:
             return wq.Every()
         check_syntax(text)
-        # Field names are case-insensitive (Role:family); Whoosh's are not.
+        # Range keywords and field names are case-insensitive (date:[2018 to 2020], Role:family); Whoosh's are not.
+        text = RANGE_TO.sub(lambda m: f"{m.group(1)} TO ", text)
         text = FIELD_PREFIX.sub(
             lambda m: m.group(1).lower() + ":" if m.group(1).lower() in QUERY_FIELDS else m.group(0), text
         )
@@ -389,9 +391,10 @@ class Archive:
         searcher = self.searcher()
         by_date = sort == "date" or isinstance(q, wq.Every)
         sortedby = {"sortedby": "date", "reverse": True} if by_date else {}
-        # The page is ranked with Whoosh's top-N shortcuts; the facets count every match, found without scoring.
-        results = searcher.search(q, limit=page * page_size, filter=filter_q, **sortedby)
+        # The facets count every match, found without scoring; the page is ranked with Whoosh's top-N shortcuts.
         docnums = list(searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q))
+        page = min(page, max(1, -(-len(docnums) // page_size)))  # past the end: the last page
+        results = searcher.search(q, limit=page * page_size, filter=filter_q, **sortedby)
         facets = self.facet_table(searcher).count(docnums)
         page_hits = results[(page - 1) * page_size : page * page_size]
         rows = self._rows([hit["id"] for hit in page_hits])

@@ -287,3 +287,13 @@ def test_variant_keys_come_from_the_name_as_typed(archive):
     }
     typed = archive.search("Şükür")
     assert {"Kamil Şükür", "Kamil Sukur", "Dilshat Shukur"} <= set(speakers(typed))
+
+
+def test_a_page_past_the_end_is_the_last_page(archive):
+    last = archive.search("prison OR camp", page_size=5, page=99)
+    assert last.page == last.pages > 1 and last.hits
+    assert archive.search("zeppelin", page=7).page == 1
+
+
+def test_range_keyword_is_case_insensitive(archive):
+    assert archive.search("date:[2024 to 2025]").total == archive.search("date:[2024 TO 2025]").total > 0
