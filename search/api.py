@@ -309,7 +309,7 @@ class Archive:
         return parser
 
     def parse(self, text: str, exact_names: bool = False):
-        text = (text or "").strip()
+        typed = text = (text or "").strip()
         if not text:
             return wq.Every()
         check_syntax(text)
@@ -332,7 +332,7 @@ class Archive:
         q = _one_field_per_text(_calendar_dates(q))
         if exact_names:
             return q
-        return _widen_names(q, {names.fold(word): word for word in names.words(re.sub(r"[^\w\s'’ʼ-]", " ", text))})
+        return _widen_names(q, {names.fold(word): word for word in self.query_words(typed)})
 
     @staticmethod
     def filter_query(filters: dict[str, list[str]] | None):
