@@ -6,6 +6,8 @@ downstream sees a document that has not passed `load_source`.
 """
 
 import json
+import json.decoder
+import json.scanner
 import re
 from functools import cache
 from pathlib import Path
@@ -49,7 +51,45 @@ def _keep_dates_as_text(loader_class):
     return type(f"Text{loader_class.__name__}", (loader_class,), {"yaml_implicit_resolvers": resolvers})
 
 
-class _NoAliasSafeLoader(yaml.SafeLoader):
+class RefusedKey(Exception):
+    """A key the parser would silently let override another: a duplicate, or a YAML merge key."""
+
+    def __init__(self, line: int, reason: str):
+        self.line = line
+        self.reason = reason
+        super().__init__(f"line {line}: {reason}")
+
+
+def _duplicate(key, line: int, first_line: int) -> RefusedKey:
+    return RefusedKey(line, f"duplicate key {key!r} (first at line {first_line})")
+
+
+class _UniqueKeys:
+    """Refuse what would make a later value win silently (`visibility: restricted` then `visibility: public`).
+
+    The constructor is Python code in both loaders (CSafeLoader parses in C but constructs here), so
+    one override covers both.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first_lines = {}
+            for key_node, _ in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise RefusedKey(line, "merge keys (<<) are not allowed in source files: write each field out")
+                key = self.construct_object(key_node)
+                try:
+                    seen = key in first_lines
+                except TypeError:
+                    continue  # an unhashable key: the constructor below refuses it with its own message
+                if seen:
+                    raise _duplicate(key, line, first_lines[key])
+                first_lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class _NoAliasSafeLoader(_UniqueKeys, yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
@@ -59,8 +99,76 @@ class _NoAliasSafeLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+class _UniqueKeysFastLoader(_UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    pass
+
+
 SAFE_LOADER = _keep_dates_as_text(_NoAliasSafeLoader)
-FAST_LOADER = _keep_dates_as_text(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+FAST_LOADER = _keep_dates_as_text(_UniqueKeysFastLoader)
+
+
+class _UniqueKeysDecoder(json.JSONDecoder):
+    """json.loads that refuses a duplicate key at any depth, with the line of the duplicate.
+
+    `object_pairs_hook` sees the pairs but not where they stand, so objects are parsed by the
+    pure-Python scanner through `parse_object`, which is told where each object starts (the C scanner
+    ignores `parse_object`). Slower than the C scanner, still well under a second for a file at the
+    size limit.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.parse_object = self._parse_object
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+    def _parse_object(self, s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo=None):
+        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list, memo)
+        document = dict(pairs)
+        if len(document) != len(pairs):
+            text, start = s_and_end
+            first_lines = {}
+            for key, line in _key_lines(text, start, scan_once, strict):
+                if key in first_lines:
+                    raise _duplicate(key, line, first_lines[key])
+                first_lines[key] = line
+        return document, end
+
+
+class _HasDuplicate(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list) -> dict:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _HasDuplicate
+    return document
+
+
+def parse_json(text: str):
+    """json.loads, refusing duplicate keys: the C scanner finds out whether there is one, and only then
+    does the slower `_UniqueKeysDecoder` read the file again to say where (RefusedKey)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except _HasDuplicate:
+        return _UniqueKeysDecoder().decode(text)
+
+
+def _key_lines(text: str, position: int, scan_once, strict: bool):
+    """(key, line) for each key of the object whose text starts at `position` (just after its `{`).
+
+    Only called on an object that has just parsed, so the text is known to be well formed.
+    """
+    skip = json.decoder.WHITESPACE.match
+    position = skip(text, position).end()
+    while text[position] == '"':
+        key, after = json.decoder.scanstring(text, position + 1, strict)
+        yield key, text.count("\n", 0, position) + 1
+        after_colon = skip(text, after).end() + 1
+        _, position = scan_once(text, skip(text, after_colon).end())
+        position = skip(text, position).end()
+        if text[position] == ",":
+            position = skip(text, position + 1).end()
 
 
 @cache
@@ -90,7 +198,9 @@ def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
 def parse_text(path: Path, text: str):
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return parse_json(text)
+        except RefusedKey as error:
+            raise InvalidSource(path, f"line {error.line}", error.reason) from None
         except RecursionError:
             raise InvalidSource(path, None, f"nested deeper than {MAX_DEPTH} levels") from None
         except json.JSONDecodeError as error:
@@ -98,6 +208,8 @@ def parse_text(path: Path, text: str):
     loader = SAFE_LOADER if ANCHOR_LIKE.search(text) else FAST_LOADER
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - both loaders are SafeLoader subclasses
+    except RefusedKey as error:
+        raise InvalidSource(path, f"line {error.line}", error.reason) from None
     except RecursionError:
         raise InvalidSource(path, None, f"nested deeper than {MAX_DEPTH} levels") from None
     except yaml.MarkedYAMLError as error:

@@ -43,6 +43,11 @@ STATUSES = ["detained", "imprisoned", "died_in_detention", "disappeared", "relea
 RELATIONSHIPS = ["brother", "sister", "father", "mother", "uncle", "son", "relative"]
 
 
+def speaker_name(name: str, suffix: str) -> str:
+    """'Patime*' + '3-1' -> 'Patime 3-1*': a pseudonym's star stays at the end of the name."""
+    return f"{name.rstrip('*')} {suffix}" + ("*" if name.endswith("*") else "")
+
+
 def write_corpus(folder: Path, files: int, per_file: int = 20, seed: int = 1) -> int:
     """`files` source files of `per_file` testimonies each; returns the number of testimonies."""
     rng = random.Random(seed)
@@ -58,7 +63,7 @@ def write_corpus(folder: Path, files: int, per_file: int = 20, seed: int = 1) ->
             },
             "testimonies": [
                 {
-                    "speaker": f"{rng.choice(NAMES)} {number}-{index}",
+                    "speaker": speaker_name(rng.choice(NAMES), f"{number}-{index}"),
                     "role": "family",
                     "subjects": [
                         {
