@@ -22,8 +22,8 @@ from rich.text import Text
 from search import api as search_api
 from search import index as search_index
 
+from . import crypto, load, spreadsheet
 from . import db as archive_db
-from . import load, spreadsheet
 from .source import MAX_FILE_BYTES
 
 app = typer.Typer(
@@ -58,6 +58,24 @@ def index_for(db: Path, index: Path | None) -> Path:
 def fail(message: str, code: int = 1):
     err.print(Text(f"Error: {message}"))
     raise typer.Exit(code)
+
+
+def open_db(db: Path, mode: str = archive_db.READ, key=None):
+    """The archive at `db`, or one line and exit 2: read-only commands never create or migrate one."""
+    try:
+        return archive_db.open_archive(db, mode, key)
+    except archive_db.NotAnArchive as error:
+        fail(str(error), 2)
+    except crypto.KeyProblem as error:
+        fail(str(error), 2)
+
+
+def archive_key():
+    """The archive key if there is one (commands that need it say so through KeyProblem)."""
+    try:
+        return crypto.load_key()
+    except crypto.KeyProblem as error:
+        fail(str(error), 2)
 
 
 def file_progress():
@@ -102,6 +120,8 @@ def print_report(report: load.Report, as_json: bool, verb: str) -> None:
         return
     for failed in report.failed:
         err.print(Text(failed.error, style="red"))
+    for withheld in summary["withheld_details"]:
+        err.print(Text(f"withheld: {withheld['file']}:{withheld['testimony']}: {withheld['reason']}", style="yellow"))
     if verb == "ingest":
         line = (
             f"{summary['files']} file{'s' if summary['files'] != 1 else ''}: {summary['inserted']} inserted, "
@@ -134,17 +154,20 @@ def ingest(
 ):
     """Ingest testimony source files (.yml, .yaml, .json, .csv) into the archive and its search index."""
     mapping = csv_map(column_map)
-    archive = archive_db.open_archive(db)
+    key = archive_key()
+    archive = open_db(db, archive_db.CREATE, key)
     try:
         report = run_with_progress(
             "Ingesting",
             paths,
             lambda advance: load.ingest_paths(
-                archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping
+                archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping, key
             ),
         )
     except search_index.IndexBusy as error:
         fail(f"{error}; is another ingest running?")
+    except crypto.KeyProblem as error:
+        fail(f"{error}; nothing was ingested", 2)
     print_report(report, as_json, "ingest")
     raise typer.Exit(report.exit_code)
 
@@ -168,9 +191,7 @@ def validate(
 @app.command()
 def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json: JsonOption = False):
     """Rebuild the Whoosh index from SQLite (the source of truth) and swap it in atomically."""
-    if not db.exists():
-        fail(f"no archive at {db}", 2)
-    archive = archive_db.open_archive(db)
+    archive = open_db(db)
     total = archive["testimonies"].count
     with file_progress() as progress:
         task = progress.add_task("Indexing", total=total, name="")
@@ -191,21 +212,20 @@ def verify(
     repair: Annotated[bool, typer.Option("--repair", help="Bring the index back in line with SQLite.")] = False,
     as_json: JsonOption = False,
 ):
-    """Check that SQLite is sound and the index holds every testimony exactly once; exit 1 if not."""
-    from .verify import verify_archive
+    """Check that SQLite is sound and each index holds every testimony exactly once (the full archive's
+    published copies included); exit 1 if not."""
+    from .verify import repair_all, verify_all
 
-    if not db.exists():
-        fail(f"no archive at {db}", 2)
-    archive = archive_db.open_archive(db)
+    archive = open_db(db)
     index_dir = index_for(db, index)
-    report = verify_archive(archive, index_dir)
+    report = verify_all(archive, index_dir)
     repaired = None
-    if repair and not report["ok"] and report["sqlite_integrity"] == "ok":
+    if repair and not report["ok"]:
         try:
-            repaired = search_index.repair(archive, index_dir)
+            repaired = repair_all(archive, index_dir, report)
         except search_index.IndexBusy as error:
             fail(str(error))
-        before, report = report, verify_archive(archive, index_dir)
+        before, report = report, verify_all(archive, index_dir)
         report["repaired"] = {"documents": repaired, "problems_before": before["problems"]}
     if as_json:
         out.print_json(json.dumps(report))
@@ -229,9 +249,7 @@ def verify(
 @app.command()
 def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json: JsonOption = False):
     """Counts per table and the index's document count."""
-    if not db.exists():
-        fail(f"no archive at {db}", 2)
-    archive = archive_db.open_archive(db)
+    archive = open_db(db)
     # A public archive has no private tables at all (see `testimony publish`).
     counts = {
         name: archive[name].count for name in archive_db.TABLES if name != "archive_meta" and archive[name].exists()
@@ -282,6 +300,14 @@ def snippet_text(snippet: str) -> Text:
 
 
 def print_results(result: search_api.SearchResult) -> None:
+    if result.unindexed:
+        err.print(
+            Text(
+                f"note: {result.unindexed} testimonies are not in the search index yet and are missing from this "
+                "answer (an ingest or takedown is under way; if none is, run `testimony verify --repair`)",
+                style="yellow",
+            )
+        )
     if not result.total:
         out.print(Text(f"No testimonies match {result.query!r}."))
         return
@@ -338,8 +364,7 @@ def search(
     as_json: JsonOption = False,
 ):
     """Search testimonies: ranked hits with highlighted snippets, matched name variants and facet counts."""
-    if not db.exists():
-        fail(f"no archive at {db}", 2)
+    open_db(db).close()
     try:
         result = search_api.search(
             db,
@@ -415,9 +440,10 @@ def extract(
 @app.command()
 def publish(
     db: DbOption = Path("archive.db"),
-    public_db: Annotated[Path, typer.Option("--out", help="The public archive to write.", dir_okay=False)] = Path(
-        "public.db"
-    ),
+    public_db: Annotated[
+        Path | None,
+        typer.Option("--out", help="The public archive to write [default: public.db beside --db].", dir_okay=False),
+    ] = None,
     index: Annotated[
         Path | None,
         typer.Option("--index", help="The public archive's index [default: <out>.whoosh].", file_okay=False),
@@ -427,19 +453,22 @@ def publish(
     """Build the public archive from the full one: public records only, no private fields, its own index."""
     from . import privacy
 
-    if not db.exists():
-        fail(f"no archive at {db}", 2)
+    public_db = public_db or privacy.default_public_path(db)
+    open_db(db).close()
     try:
-        counts = privacy.publish(db, public_db, index)
+        counts = privacy.publish(db, public_db, index, key=archive_key())
     except ValueError as error:
+        fail(str(error), 2)
+    except (archive_db.NotAnArchive, crypto.KeyProblem) as error:
         fail(str(error), 2)
     if as_json:
         out.print_json(json.dumps({"public": str(public_db), **counts}))
         return
+    withheld = f", {counts['withheld']} withheld by takedowns" if counts["withheld"] else ""
     out.print(
         Text(
             f"Published {counts['testimonies']} testimonies from {counts['sources']} sources to {public_db} "
-            f"(index: {counts['index_documents']} documents)"
+            f"(index: {counts['index_documents']} documents{withheld})"
         )
     )
 
@@ -449,68 +478,171 @@ def takedown(
     testimony_ids: Annotated[list[str] | None, typer.Argument(help="Ids of the testimonies to take down.")] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the tombstone and the audit log).")] = "",
     person: Annotated[
-        str | None, typer.Option("--person", help="Also take down every testimony this person (id or exact name) gave.")
+        str | None,
+        typer.Option(
+            "--person",
+            help="Also take down every testimony by or about this person: an id, Name* (a pseudonym) or Name.",
+        ),
     ] = None,
     db: DbOption = Path("archive.db"),
     index: IndexOption = None,
     public: Annotated[
         list[Path] | None,
-        typer.Option("--public", help="Public archive(s) to remove them from too [default: public.db beside --db]."),
+        typer.Option(
+            "--public",
+            help="A public copy publish did not record (moved, or published by an older version). Repeatable.",
+        ),
     ] = None,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for an ingest to finish.", min=0)
+    ] = search_index.LOCK_TIMEOUT,
     as_json: JsonOption = False,
 ):
-    """Remove testimonies from the full and public archives, their indexes and exports; leave a tombstone."""
+    """Remove testimonies from every published copy, then the full archive; leave a tombstone.
+
+    Public copies first (each database in one transaction, then its index), then the full archive.
+    Every copy `testimony publish` recorded is reached; one that cannot be is named, and the exit
+    status is 1 until the takedown is run again successfully (see `testimony copies`).
+    """
     from . import privacy
 
-    if not db.exists():
-        fail(f"no archive at {db}", 2)
     if not reason.strip():
         fail("a takedown needs --reason", 2)
-    archive = archive_db.open_archive(db)
+    key = archive_key()
+    archive = open_db(db, archive_db.WRITE, key)
     try:
-        targets = privacy.resolve_targets(archive, testimony_ids or [], person)
+        who = privacy.resolve_person(archive, person) if person else None
+        targets = privacy.resolve_targets(archive, testimony_ids or [], who)
     except LookupError as error:
         fail(str(error), 2)
-    if not targets:
+    if not targets and not who:
         fail("nothing to take down: give testimony ids or --person", 2)
-    publics = public if public is not None else [db.with_name("public.db")]
+    complete = True
     try:
         report = privacy.takedown(
-            archive,
-            index_for(db, index),
-            targets,
-            reason,
-            [(path, search_index.index_dir_for(path)) for path in publics],
+            archive, db, index_for(db, index), targets, reason, key, who, public or [], lock_timeout=lock_timeout
         )
     except search_index.IndexBusy as error:
         fail(f"{error}; nothing was taken down, try again when the other ingest has finished")
+    except crypto.KeyProblem as error:
+        fail(f"{error}; nothing was taken down", 2)
     except privacy.TakedownIncomplete as error:
-        fail(str(error))
-    for skipped in report["skipped"]:
-        err.print(Text(f"warning: no public archive at {skipped}: skipped (use --public PATH)", style="yellow"))
+        report, complete = error.report, False
     if as_json:
-        out.print_json(json.dumps(report))
+        out.print_json(json.dumps(report | {"complete": complete}))
     else:
-        noun = "testimony" if len(targets) == 1 else "testimonies"
-        out.print(Text(f"Took down {len(targets)} {noun} from {', '.join(report['archives'])}"))
+        print_takedown(report)
+    raise typer.Exit(0 if complete else 1)
+
+
+def print_takedown(report: dict) -> None:
+    for testimony_id, why in report["also_matching"].items():
+        out.print(Text(f"also taken down: {testimony_id} ({why})"))
+    reached = [c["path"] for c in report["copies"] if c["status"] == "done"]
+    count = len(report["testimonies"])
+    where = f"the full archive ({report['full']['path']})"
+    if reached:
+        where = f"{len(reached)} public cop{'y' if len(reached) == 1 else 'ies'} ({', '.join(reached)}), then " + where
+    out.print(Text(f"Took down {count} testimon{'y' if count == 1 else 'ies'} from {where}."))
+    for copy in report["copies"]:
+        if copy["status"] != "done":
+            err.print(
+                Text(
+                    f"Error: the public copy {copy['path']} was not reached: {copy['reason']}. The testimonies may "
+                    f"still be public there. If it moved, run this takedown again with --public NEW_PATH; if it is "
+                    f"gone for good, `testimony copies --forget {copy['path']}`.",
+                    style="red",
+                )
+            )
 
 
 @app.command()
 def restore(
-    testimony_ids: Annotated[list[str], typer.Argument(help="Ids of taken-down testimonies.")],
+    testimony_ids: Annotated[
+        list[str] | None, typer.Argument(help="Ids of taken-down testimonies, or of testimonies a takedown withheld.")
+    ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")] = "",
+    person: Annotated[str | None, typer.Option("--person", help="Lift a person's takedown (id or name).")] = None,
     db: DbOption = Path("archive.db"),
+    as_json: JsonOption = False,
 ):
-    """Lift takedowns, so the next ingest of their source files brings the testimonies back."""
+    """Lift takedowns, so the next ingest of their source files brings the testimonies back.
+
+    The id of a testimony that was withheld because it resembles a taken-down one (or names a taken-down
+    person) lets that testimony alone through; the takedown itself stays.
+    """
     from . import privacy
 
     if not reason.strip():
         fail("a restore needs --reason", 2)
-    restored = privacy.restore(archive_db.open_archive(db), testimony_ids, reason)
-    unknown = sorted(set(testimony_ids) - set(restored))
-    out.print(Text(f"Restored {len(restored)}; re-ingest their source files to bring them back."))
-    if unknown:
-        fail(f"not taken down: {', '.join(unknown)}")
+    if not testimony_ids and not person:
+        fail("nothing to restore: give testimony ids or --person", 2)
+    key = archive_key()
+    archive = open_db(db, archive_db.WRITE, key)
+    try:
+        result = privacy.restore(archive, testimony_ids or [], reason, key, person)
+    except (LookupError, crypto.KeyProblem) as error:
+        fail(str(error), 2)
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        out.print(
+            Text(
+                f"Restored {len(result['restored']) + len(result['people'])}, cleared {len(result['cleared'])}; "
+                "re-ingest their source files to bring them back."
+            )
+        )
+    if result["unknown"]:
+        fail(f"not taken down or withheld: {', '.join(result['unknown'])}")
+
+
+@app.command()
+def copies(
+    db: DbOption = Path("archive.db"),
+    forget: Annotated[
+        Path | None, typer.Option("--forget", help="Stop tracking a copy that is gone for good.", dir_okay=False)
+    ] = None,
+    as_json: JsonOption = False,
+):
+    """List the public copies published from this archive (each takedown reaches every one of them)."""
+    if forget is not None:
+        archive = open_db(db, archive_db.WRITE)
+        if not archive_db.forget_copy(archive, forget):
+            fail(f"{forget} is not a recorded copy of {db}", 2)
+        out.print(Text(f"Forgot {forget}: takedowns will no longer look for it."))
+        return
+    archive = open_db(db)
+    listed = [dict(row, exists=Path(row["path"]).is_file()) for row in archive_db.published_copies(archive)]
+    if as_json:
+        out.print_json(json.dumps(listed))
+        return
+    if not listed:
+        out.print(Text(f"No public copy has been published from {db}."))
+    for row in listed:
+        state = "" if row["exists"] else "  MISSING"
+        out.print(Text(f"{row['path']}  index {row['index_dir']}  published {row['published_at']}{state}"))
+
+
+@app.command()
+def keygen(
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help=f"Where to write it [default: ${crypto.KEY_ENV}, else ~/.config/testimony/archive.key].",
+            dir_okay=False,
+        ),
+    ] = None,
+):
+    """Create the archive key that encrypts private fields and takedown fingerprints (never overwrites one).
+
+    Keep it outside the archive and back it up apart from it: lose it and the private fields are lost.
+    """
+    try:
+        key = crypto.generate_key(path)
+    except crypto.KeyProblem as error:
+        fail(str(error), 2)
+    out.print(Text(f"Wrote a new archive key to {key.path} (key id {key.id}). Back it up apart from the archive."))
 
 
 @app.command("password-hash")
@@ -544,9 +676,7 @@ def serve(
 
     from . import privacy
 
-    if not db.exists():
-        fail(f"no archive at {db} (run `testimony ingest` first)", 2)
-    archive = archive_db.open_archive(db)
+    archive = open_db(db)
     login = bool(os.environ.get(PASSWORD_ENV))
     if privacy.is_full_archive(archive) and not login:
         held = ", ".join(f"{count} {name}" for name, count in privacy.sensitive_counts(archive).items() if count)

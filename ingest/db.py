@@ -1,19 +1,32 @@
-"""The archive's SQLite shape: one idempotent function brings any database up to date.
+"""The archive's SQLite shape, how an archive is opened, and its migrations.
 
 The normalized tables (sources, people, testimonies, testimony_subjects, tags and their joins) are the
 source of truth. `testimonies` also carries a few denormalized browse columns (speaker, publisher,
 statuses, relationships, subjects, tags, ...) that ingest writes in the same transaction as the
 normalized rows: Datasette can only facet on a table's own columns, and a view of correlated
 subqueries is too slow to facet at archive scale.
+
+Two kinds of archive share this shape: the *full* archive (what `ingest` writes; it also has the
+PRIVATE_TABLES) and the *public* archive (what `publish` builds: no private tables, `published_at` in
+archive_meta). `open_archive` opens either for reading without changing a byte, and only `ingest`
+creates one; opening a full archive for writing brings it up to date (`ensure_db_shape`).
 """
 
+import json
 import sqlite3
+import time
+import urllib.parse
+import uuid
 from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 3
+from .crypto import ArchiveKey, KeyProblem, require
+from .fingerprint import Fingerprint, Matcher, Takedown
+
+SCHEMA_VERSION = 4
 LOCK_TIMEOUT = 30.0
+CHECKPOINT_TRIES = 50
 
 TABLES = {
     "sources": {
@@ -116,16 +129,37 @@ TABLES = {
         "pk": "id",
     },
     "ingest_run_files": {
-        "columns": {"run_id": int, "path": str, "sha256": str, "status": str, "error": str},
+        # withheld: JSON list of {"id", "testimony", "reason"} for the testimonies a takedown kept out.
+        "columns": {"run_id": int, "path": str, "sha256": str, "status": str, "error": str, "withheld": str},
         "pk": ("run_id", "path"),
         "foreign_keys": [("run_id", "ingest_runs", "id")],
     },
     "archive_meta": {"columns": {"key": str, "value": str}, "pk": "key"},
-    # Takedowns: which testimony, when and why; never its content. Ingest skips tombstoned testimonies.
+    # Takedowns: which testimony (or person), when and why, and an encrypted fingerprint that recognises an
+    # edited copy (see ingest.fingerprint); never the words. Ingest and publish withhold what matches one.
     "tombstones": {
-        "columns": {"testimony_id": str, "removed_at": str, "reason": str},
+        "columns": {
+            "id": int,
+            "kind": str,  # testimony | person
+            "testimony_id": str,
+            "person_takedown": int,  # the person takedown that removed this testimony, if any
+            "removed_at": str,
+            "reason": str,
+            "fingerprint": str,  # Fernet token of a JSON payload
+        },
+        "pk": "id",
+        "not_null": {"kind", "removed_at", "reason"},
+    },
+    # A testimony that matched a takedown by similarity or by a person and that an archivist let through
+    # (`testimony restore ID`): cleared of every takedown up to `through_tombstone`, not of later ones.
+    "takedown_clearances": {
+        "columns": {"testimony_id": str, "through_tombstone": int, "cleared_at": str, "reason": str},
         "pk": "testimony_id",
-        "not_null": {"removed_at", "reason"},
+    },
+    # Every public archive `publish` wrote from this archive, so a takedown reaches each of them.
+    "published_copies": {
+        "columns": {"path": str, "index_dir": str, "published_at": str, "generation": int},
+        "pk": "path",
     },
     "audit_log": {
         "columns": {"id": int, "at": str, "action": str, "testimony_id": str, "reason": str, "actor": str},
@@ -135,7 +169,16 @@ TABLES = {
 
 # Tables only a full archive has: `testimony publish` leaves them out, and serving an archive that has
 # them needs a login (see `testimony serve`).
-PRIVATE_TABLES = ("private_fields", "ingest_runs", "ingest_run_files", "tombstones", "audit_log")
+PRIVATE_TABLES = (
+    "private_fields",
+    "ingest_runs",
+    "ingest_run_files",
+    "tombstones",
+    "takedown_clearances",
+    "audit_log",
+    "published_copies",
+)
+PUBLIC_TABLES = tuple(name for name in TABLES if name not in PRIVATE_TABLES)
 
 INDEXES = {
     "testimonies": [
@@ -153,21 +196,62 @@ INDEXES = {
     "source_tags": [["tag_id"]],
     "sources": [["publisher"], ["year"], ["source_file"]],
     "people": [["name"]],
+    "tombstones": [["testimony_id"]],
 }
 
 
-def ensure_db_shape(db: sqlite_utils.Database) -> sqlite_utils.Database:
-    """Create or bring up to date every table, index and setting the archive needs. Safe to call often."""
-    if db["archive_meta"].exists():
-        rows = db.execute("select value from archive_meta where key = 'schema_version'").fetchall()
-        if rows and int(rows[0][0]) == SCHEMA_VERSION:
-            return db
-    published = db["archive_meta"].exists() and get_meta(db, "published_at") is not None
+READ, WRITE, CREATE = "read", "write", "create"
+
+
+class NotAnArchive(Exception):
+    """`--db` names no archive, or an archive of the wrong kind for what was asked."""
+
+
+ARCHIVE_TABLES = ("testimonies", "archive_meta", *PRIVATE_TABLES)  # any of these makes a database an archive
+
+
+def kind_of(table_names, published: bool) -> str | None:
+    """`"full"`, `"public"`, or None for a database that is no testimony archive (an empty file included).
+
+    An archive is recognised by its tables: it is public only when `publish` built it (`published`:
+    archive_meta holds published_at) and none of the private tables exist; any other archive may hold
+    restricted material. The Datasette plugin's gate asks the same question through this function."""
+    names = {name.lower() for name in table_names}
+    if not names & set(ARCHIVE_TABLES):
+        return None
+    if names & set(PRIVATE_TABLES) or "archive_meta" not in names or not published:
+        return "full"
+    return "public"
+
+
+def archive_kind(db: sqlite_utils.Database) -> str | None:
+    names = set(db.table_names())
+    return kind_of(names, "archive_meta" in names and get_meta(db, "published_at") is not None)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(get_meta(db, "schema_version", 0)) if db["archive_meta"].exists() else 0
+
+
+def ensure_db_shape(
+    db: sqlite_utils.Database, key: ArchiveKey | None = None, public: bool = False
+) -> sqlite_utils.Database:
+    """Create or bring up to date every table, index and setting the archive needs. Safe to call often.
+
+    `public`: the shape of a public archive (no private tables). Migrating an archive whose private fields
+    are not yet encrypted needs the key."""
+    version = schema_version(db)
+    if version == SCHEMA_VERSION:
+        return db
+    if version > SCHEMA_VERSION:
+        raise NotAnArchive(f"the archive is from a newer version of this program (schema {version})")
     if db.journal_mode != "wal":
         db.enable_wal()
     with db.atomic():
+        if version and db["tombstones"].exists() and "kind" not in db["tombstones"].columns_dict:
+            _reshape_tombstones(db)
         for name, spec in TABLES.items():
-            if published and name in PRIVATE_TABLES:
+            if public and name in PRIVATE_TABLES:
                 continue
             db[name].create(
                 spec["columns"],
@@ -182,19 +266,56 @@ def ensure_db_shape(db: sqlite_utils.Database) -> sqlite_utils.Database:
                 if existing and column not in existing:
                     db[name].add_column(column, column_type)
         for name, indexes in INDEXES.items():
+            if public and name in PRIVATE_TABLES:
+                continue
             for columns in indexes:
                 db[name].create_index(columns, if_not_exists=True)
-        db["archive_meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+        if version and version < 4:
+            _migrate_to_4(db, key)
+        if not public and get_meta(db, "archive_id") is None:
+            set_meta(db, "archive_id", uuid.uuid4().hex)
+        set_meta(db, "schema_version", SCHEMA_VERSION)
+    if version:
+        scrub(db)  # a migration rewrote values (private fields encrypted): no old bytes may linger
     return db
 
 
-def open_archive(path: Path | str, create: bool = True) -> sqlite_utils.Database:
-    """Open (and shape) the archive at path, waiting up to LOCK_TIMEOUT seconds for another writer's lock."""
+def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = None) -> sqlite_utils.Database:
+    """Open the archive at `path`, waiting up to LOCK_TIMEOUT seconds for another writer's lock.
+
+    - READ opens an existing archive (full or public) read-only: not a byte of it changes.
+    - WRITE opens an existing full archive and brings its shape up to date (migrations).
+    - CREATE does the same, and creates the archive when there is no file (only `ingest` does this).
+    Anything else (no file, a database that is no archive, a public archive opened to write) is a
+    NotAnArchive with a one-line reason."""
     path = Path(path)
-    if not create and not path.exists():
-        raise FileNotFoundError(path)
-    db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=LOCK_TIMEOUT))
-    return ensure_db_shape(db)
+    if mode != CREATE and not path.is_file():
+        raise NotAnArchive(f"no archive at {path}")
+    if mode == READ:
+        uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=LOCK_TIMEOUT)
+    db = sqlite_utils.Database(conn)
+    try:
+        kind = archive_kind(db)
+        if kind is None and not (mode == CREATE and not db.table_names()):
+            raise NotAnArchive(f"{path} is not a testimony archive")
+        if kind == "public" and mode != READ:
+            raise NotAnArchive(
+                f"{path} is a public archive (built by `testimony publish`): ingest, publish and takedown work "
+                "on the full archive"
+            )
+        if mode != READ:
+            ensure_db_shape(db, key)
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise NotAnArchive(f"{path} is not a testimony archive ({error})") from None
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def get_meta(db: sqlite_utils.Database, key: str, default=None):
@@ -204,3 +325,206 @@ def get_meta(db: sqlite_utils.Database, key: str, default=None):
 
 def set_meta(db: sqlite_utils.Database, key: str, value) -> None:
     db.execute("insert or replace into archive_meta (key, value) values (?, ?)", [key, str(value)])
+
+
+def generation(db: sqlite_utils.Database) -> int:
+    """Every committed change to testimonies moves the generation on; the index records the one it reflects."""
+    return int(get_meta(db, "generation", 0)) if db["archive_meta"].exists() else 0
+
+
+def bump_generation(db: sqlite_utils.Database) -> int:
+    value = generation(db) + 1
+    set_meta(db, "generation", value)
+    return value
+
+
+def scrub(db: sqlite_utils.Database) -> None:
+    """Leave no deleted bytes in the file: checkpoint the WAL away, vacuum, and checkpoint again. A
+    checkpoint a reader blocks is retried; one that never completes is an error, never a silent pass."""
+    _checkpoint(db)
+    db.execute("vacuum")
+    _checkpoint(db)
+
+
+def _checkpoint(db: sqlite_utils.Database) -> None:
+    for _ in range(CHECKPOINT_TRIES):
+        busy, _, _ = db.execute("pragma wal_checkpoint(truncate)").fetchone()
+        if not busy:
+            return
+        time.sleep(0.1)
+    raise sqlite3.OperationalError("the WAL could not be checkpointed: a reader holds it open")
+
+
+# -- the archive key ---------------------------------------------------------------------------------
+
+
+def use_key(db: sqlite_utils.Database, key: ArchiveKey | None, why: str) -> ArchiveKey:
+    """The key, checked against the one this archive was written with (recorded on first use)."""
+    key = require(key, why)
+    recorded = get_meta(db, "key_id")
+    if recorded is None:
+        set_meta(db, "key_id", key.id)
+    elif recorded != key.id:
+        raise KeyProblem(
+            f"this archive was written with the key {recorded}, and the key at {key.path} is {key.id}: "
+            f"point TESTIMONY_KEY_FILE at the archive's own key"
+        )
+    return key
+
+
+def private_digest(private_rows: list[dict], key: ArchiveKey) -> str:
+    """A keyed hash of a testimony's private fields (so a change is seen, and no guess can be tested)."""
+    canonical = sorted((row["who"], row["field"], row["value"]) for row in private_rows)
+    return key.mac(json.dumps(canonical, ensure_ascii=False))
+
+
+# -- takedowns ---------------------------------------------------------------------------------------
+
+
+def takedown_matcher(db: sqlite_utils.Database, key: ArchiveKey | None) -> Matcher:
+    """Every takedown of this archive, decrypted, ready to test testimonies against."""
+    if not db["tombstones"].exists():
+        return Matcher()
+    rows = db.execute("select id, kind, testimony_id, removed_at, fingerprint from tombstones order by id").fetchall()
+    if any(row[4] for row in rows):
+        key = use_key(db, key, "reading the takedowns' fingerprints")
+    takedowns = []
+    for tombstone_id, kind, testimony_id, removed_at, token in rows:
+        payload = json.loads(key.decrypt(token)) if token else {}
+        if kind == "person":
+            takedowns.append(
+                Takedown(tombstone_id, removed_at, person_id=payload["person_id"], person_display=payload["display"])
+            )
+        else:
+            printed = Fingerprint.from_payload(payload["fingerprint"]) if payload else None
+            takedowns.append(Takedown(tombstone_id, removed_at, testimony_id=testimony_id, fingerprint=printed))
+    cleared = dict(db.execute("select testimony_id, through_tombstone from takedown_clearances").fetchall())
+    return Matcher(takedowns, cleared)
+
+
+def add_tombstone(
+    db: sqlite_utils.Database,
+    key: ArchiveKey,
+    at: str,
+    reason: str,
+    testimony_id: str | None = None,
+    fingerprint: Fingerprint | None = None,
+    person: dict | None = None,
+    person_takedown: int | None = None,
+) -> int:
+    """Record one takedown (of a testimony, or of a person when `person` is given); returns its id."""
+    if person is not None:
+        payload = {"person_id": person["id"], "display": person["display"]}
+    else:
+        payload = {"fingerprint": fingerprint.to_payload()} if fingerprint else None
+    row = {
+        "kind": "person" if person is not None else "testimony",
+        "testimony_id": testimony_id,
+        "person_takedown": person_takedown,
+        "removed_at": at,
+        "reason": reason,
+        "fingerprint": key.encrypt(json.dumps(payload, ensure_ascii=False)) if payload else None,
+    }
+    return db["tombstones"].insert(row).last_pk
+
+
+# -- published copies --------------------------------------------------------------------------------
+
+
+def published_copies(db: sqlite_utils.Database) -> list[dict]:
+    if not db["published_copies"].exists():
+        return []
+    return [dict(row) for row in db.query("select * from published_copies order by path")]
+
+
+def record_copy(db: sqlite_utils.Database, path: Path, index_dir: Path, at: str) -> None:
+    db["published_copies"].upsert(
+        {"path": str(Path(path).resolve()), "index_dir": str(Path(index_dir).resolve()), "published_at": at},
+        pk="path",
+    )
+
+
+def forget_copy(db: sqlite_utils.Database, path: Path | str) -> bool:
+    with db.atomic():
+        cursor = db.execute(
+            "delete from published_copies where path = ? or path = ?", [str(path), str(Path(path).resolve())]
+        )
+    return cursor.rowcount > 0
+
+
+# -- migrations (never edit one that has shipped; add the next) --------------------------------------
+
+
+def _reshape_tombstones(db: sqlite_utils.Database) -> None:
+    """v3 -> v4: tombstones get an integer id, a kind and a fingerprint (v3 ones keep none: id only)."""
+    db.execute("alter table tombstones rename to tombstones_v3")
+    spec = TABLES["tombstones"]
+    db["tombstones"].create(spec["columns"], pk=spec["pk"], not_null=spec["not_null"])
+    db.execute(
+        """insert into tombstones (kind, testimony_id, removed_at, reason)
+        select 'testimony', testimony_id, removed_at, reason from tombstones_v3 order by rowid"""
+    )
+    db.execute("drop table tombstones_v3")
+
+
+def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
+    """v3 -> v4: a pseudonym belongs to its source; content hashes leave out the position; private
+    fields encrypted and their hash keyed."""
+    from .normalize import person_id, testimony_hash
+
+    # A pseudonymous person was one person across sources; now one per source they appear in.
+    uses = db.execute(
+        """select t.source_id, p.id, p.name from testimonies t join people p on p.id = t.speaker_id
+        where p.is_pseudonym = 1
+        union select t.source_id, p.id, p.name from testimony_subjects ts join testimonies t on t.id = ts.testimony_id
+        join people p on p.id = ts.person_id where p.is_pseudonym = 1"""
+    ).fetchall()
+    for source_id, old_id, name in uses:
+        new_id = person_id(name, True, source_id)
+        db["people"].insert({"id": new_id, "name": name, "is_pseudonym": 1}, pk="id", ignore=True)
+        db.execute(
+            "update testimonies set speaker_id = ? where speaker_id = ? and source_id = ?", [new_id, old_id, source_id]
+        )
+        db.execute(
+            """update testimony_subjects set person_id = ? where person_id = ?
+            and testimony_id in (select id from testimonies where source_id = ?)""",
+            [new_id, old_id, source_id],
+        )
+    db.execute(
+        """delete from people where id not in (select speaker_id from testimonies)
+        and id not in (select person_id from testimony_subjects where person_id is not null)"""
+    )
+    # Content hashes, recomputed from the rows by the same function ingest uses.
+    sources = {row["id"]: row for row in db.query("select * from sources")}
+    source_tags, testimony_tags, subjects = {}, {}, {}
+    for source_id, tag_id in db.execute("select source_id, tag_id from source_tags"):
+        source_tags.setdefault(source_id, []).append(tag_id)
+    for testimony_id, tag_id in db.execute("select testimony_id, tag_id from testimony_tags"):
+        testimony_tags.setdefault(testimony_id, []).append(tag_id)
+    for subject in db.query("select * from testimony_subjects order by testimony_id, position"):
+        subjects.setdefault(subject["testimony_id"], []).append(subject)
+    for row in list(db.query("select * from testimonies")):
+        value = testimony_hash(
+            row,
+            subjects.get(row["id"], []),
+            testimony_tags.get(row["id"], []),
+            sources[row["source_id"]],
+            source_tags.get(row["source_id"], []),
+        )
+        db.execute("update testimonies set content_hash = ? where id = ?", [value, row["id"]])
+    # Private fields: encrypted values, keyed digest.
+    private = {}
+    for row in db.query("select testimony_id, who, field, value from private_fields"):
+        private.setdefault(row["testimony_id"], []).append(row)
+    if private:
+        key = use_key(db, key, "encrypting this archive's private fields (a one-time migration)")
+        for testimony_id, rows in private.items():
+            db.execute(
+                "update testimonies set private_hash = ? where id = ?", [private_digest(rows, key), testimony_id]
+            )
+            for row in rows:
+                db.execute(
+                    "update private_fields set value = ? where testimony_id = ? and who = ? and field = ?",
+                    [key.encrypt(row["value"]), testimony_id, row["who"], row["field"]],
+                )
+    bump_generation(db)

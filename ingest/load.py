@@ -17,6 +17,8 @@ import sqlite_utils
 from search import index as search_index
 
 from . import db as archive_db
+from .crypto import ArchiveKey, KeyProblem, load_key
+from .fingerprint import Matcher
 from .normalize import NormalizedSource, normalize
 from .source import MAX_FILE_BYTES, SOURCE_SUFFIXES, InvalidSource, load_source
 from .spreadsheet import load_csv
@@ -36,7 +38,9 @@ class FileResult:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
-    withheld: list[str] = field(default_factory=list)  # taken down: skipped until restored
+    withheld: list[str] = field(default_factory=list)  # match a takedown: skipped until restored
+    withheld_reasons: list[dict] = field(default_factory=list)  # {"id", "testimony", "reason"} for each
+    generation: int | None = None  # the database generation this file's commit made, if it changed anything
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Report:
             "withheld": self.count("withheld"),
             "failed": len(self.failed),
             "errors": [f.error for f in self.failed],
+            "withheld_details": [dict(w, file=f.path) for f in self.files for w in f.withheld_reasons],
         }
 
 
@@ -184,18 +189,18 @@ def prune_orphans(db: sqlite_utils.Database) -> None:
     )
 
 
-def bump_generation(db: sqlite_utils.Database) -> int:
-    """Every committed change to testimonies moves the generation on; the index records the one it reflects."""
-    generation = int(archive_db.get_meta(db, "generation", 0)) + 1
-    archive_db.set_meta(db, "generation", generation)
-    return generation
-
-
-def write_file(db: sqlite_utils.Database, sources: list[NormalizedSource], source_file: str) -> FileResult:
-    """Write one file's sources in one transaction: the archive then holds exactly what the file says.
+def write_file(
+    db: sqlite_utils.Database,
+    sources: list[NormalizedSource],
+    source_file: str,
+    matcher: Matcher | None = None,
+    key: ArchiveKey | None = None,
+) -> FileResult:
+    """Write one file's sources in one transaction: the archive then holds exactly what the file says,
+    less what matches a takedown (`matcher`: withheld, and reported).
 
     The file is the unit: testimonies it no longer holds go, also when a source's id changed (an edited
-    title without a URL) or a source left the file.
+    title without a URL) or a source left the file. Private fields are encrypted with `key`.
     """
     result = FileResult(source_file)
     source_ids = [normalized.source["id"] for normalized in sources]
@@ -219,29 +224,61 @@ def write_file(db: sqlite_utils.Database, sources: list[NormalizedSource], sourc
             )
         ]
         for normalized in sources:
-            _write_source(db, normalized, source_file, result)
+            _write_source(db, normalized, source_file, result, matcher or Matcher(), key)
         if gone:
             delete_testimonies(db, gone)
             result.removed += gone
         if result.inserted or result.updated or result.removed:
             if result.updated or result.removed:
                 prune_orphans(db)
-            bump_generation(db)
+            result.generation = archive_db.bump_generation(db)
     return result
 
 
-def tombstoned(db: sqlite_utils.Database, testimony_ids) -> set[str]:
-    """The ids among these that were taken down (see ingest.privacy)."""
-    ids = list(testimony_ids)
-    marks = ",".join("?" * len(ids))
-    return {row[0] for row in db.execute(f"select testimony_id from tombstones where testimony_id in ({marks})", ids)}
+def _withhold(normalized: NormalizedSource, previous: dict, matcher: Matcher, result: FileResult) -> None:
+    """Leave out (and report) the testimonies that match a takedown. A testimony already in the archive
+    with the same text was checked when it was written, and again by every takedown since: only its id
+    and people are checked again."""
+    kept = []
+    for position, testimony in enumerate(normalized.testimonies):
+        row = testimony.row
+        people = [row["speaker_id"], *(s["person_id"] for s in testimony.subjects if s["person_id"])]
+        unchanged_text = previous.get(row["id"], (None,))[0] == row["content_hash"]
+        found = matcher.match(
+            row["id"],
+            row["source_id"],
+            normalized.people[row["speaker_id"]].name,
+            people,
+            None if unchanged_text else row["text"],
+        )
+        if found is None:
+            kept.append(testimony)
+            continue
+        result.withheld.append(row["id"])
+        result.withheld_reasons.append({"id": row["id"], "testimony": f"testimonies[{position}]", "reason": found[1]})
+    normalized.testimonies = kept
 
 
-def _write_source(db: sqlite_utils.Database, normalized: NormalizedSource, source_file: str, result: FileResult):
-    withheld = tombstoned(db, (t.row["id"] for t in normalized.testimonies))
-    if withheld:
-        result.withheld += sorted(withheld)
-        normalized.testimonies = [t for t in normalized.testimonies if t.row["id"] not in withheld]
+def _seal_private(db: sqlite_utils.Database, normalized: NormalizedSource, key: ArchiveKey | None, source_file):
+    """The keyed digest of each testimony's private fields (encryption happens as they are written)."""
+    for position, testimony in enumerate(normalized.testimonies):
+        if testimony.private:
+            try:
+                key = archive_db.use_key(db, key, "storing private fields")
+            except KeyProblem as error:
+                raise InvalidSource(source_file, f"testimonies[{position}]", str(error)) from None
+            testimony.row["private_hash"] = archive_db.private_digest(testimony.private, key)
+    return key
+
+
+def _write_source(
+    db: sqlite_utils.Database,
+    normalized: NormalizedSource,
+    source_file: str,
+    result: FileResult,
+    matcher: Matcher,
+    key: ArchiveKey | None,
+):
     source = dict(normalized.source, source_file=source_file)
     previous = {
         row[0]: (row[1], row[2])
@@ -249,19 +286,34 @@ def _write_source(db: sqlite_utils.Database, normalized: NormalizedSource, sourc
             "select id, content_hash, private_hash from testimonies where source_id = ?", [source["id"]]
         ).fetchall()
     }
+    if matcher:
+        _withhold(normalized, previous, matcher, result)
+    key = _seal_private(db, normalized, key, source_file)
     current = {t.row["id"] for t in normalized.testimonies}
     changed = [
         t for t in normalized.testimonies if previous.get(t.row["id"]) != (t.row["content_hash"], t.row["private_hash"])
     ]
     removed = sorted(set(previous) - current)
     result.unchanged += len(normalized.testimonies) - len(changed)
+    # Positions are not part of the content hash: a reordered file moves its unchanged testimonies here.
+    changed_ids = {t.row["id"] for t in changed}
+    db.conn.executemany(
+        "update testimonies set position = ? where id = ? and position != ?",
+        [
+            (t.row["position"], t.row["id"], t.row["position"])
+            for t in normalized.testimonies
+            if t.row["id"] not in changed_ids
+        ],
+    )
     if not changed and not removed:
         db.execute("update sources set source_file = ? where id = ?", [source_file, source["id"]])
         return
     delete_testimonies(db, removed + [t.row["id"] for t in changed if t.row["id"] in previous])
     db.execute("delete from source_tags where source_id = ?", [source["id"]])
     db["sources"].upsert(source, pk="id")
-    db["people"].upsert_all([vars(p) for p in normalized.people.values()], pk="id")
+    # Only the people the written testimonies name: a person of a withheld testimony stays out.
+    referenced = {t.row["speaker_id"] for t in changed} | {s["person_id"] for t in changed for s in t.subjects}
+    db["people"].upsert_all([vars(p) for p in normalized.people.values() if p.id in referenced], pk="id")
     db["tags"].insert_all([{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True)
     db["source_tags"].insert_all(
         [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags], pk=("source_id", "tag_id")
@@ -276,7 +328,7 @@ def _write_source(db: sqlite_utils.Database, normalized: NormalizedSource, sourc
         pk=("testimony_id", "tag_id"),
     )
     db["private_fields"].insert_all(
-        [dict(p, testimony_id=t.row["id"]) for t in changed for p in t.private],
+        [dict(p, testimony_id=t.row["id"], value=key.encrypt(p["value"])) for t in changed for p in t.private],
         pk=("testimony_id", "who", "field"),
     )
     result.removed += removed
@@ -305,7 +357,14 @@ def record_run(db: sqlite_utils.Database, command: str, started: str, report: Re
         )
         db["ingest_run_files"].insert_all(
             [
-                {"run_id": run_id, "path": f.path, "sha256": f.sha256, "status": f.status, "error": f.error}
+                {
+                    "run_id": run_id,
+                    "path": f.path,
+                    "sha256": f.sha256,
+                    "status": f.status,
+                    "error": f.error,
+                    "withheld": json.dumps(f.withheld_reasons) if f.withheld_reasons else None,
+                }
                 for f in report.files
             ],
             pk=("run_id", "path"),
@@ -322,12 +381,18 @@ def ingest_paths(
     max_bytes: int = MAX_FILE_BYTES,
     lock_timeout: float = search_index.LOCK_TIMEOUT,
     column_map: dict[str, str] | None = None,
+    key: ArchiveKey | None = None,
 ) -> Report:
-    """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows."""
+    """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows.
+
+    `key`: the archive key (default: `crypto.load_key()`). Raises KeyProblem before writing anything when
+    the archive's takedowns need the key and there is none."""
     started = now()
     report = Report()
-    if not search_index.current(index_dir) and search_index.db_generation(db):
-        report.index_repaired = search_index.rebuild(db, index_dir)
+    key = key or load_key()
+    matcher = archive_db.takedown_matcher(db, key)
+    if not search_index.current(index_dir) and archive_db.generation(db):
+        report.index_repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
     # The index lock is taken first: a second ingest waits here, then fails, before it writes anything.
     with search_index.Updater(db, index_dir, lock_timeout) as updater:
         report.index_repaired += updater.catch_up()
@@ -338,7 +403,7 @@ def ingest_paths(
                 report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
                 continue
             try:
-                result = write_file(db, normalized, str(path.resolve()))
+                result = write_file(db, normalized, str(path.resolve()), matcher, key)
             except InvalidSource as error:
                 error.path = str(path)
                 report.files.append(FileResult(str(path), status="failed", error=str(error)))
@@ -348,5 +413,6 @@ def ingest_paths(
             updater.add(result.inserted)
             updater.replace(result.updated)
             updater.delete(result.removed)
+            updater.applied(result.generation)
     record_run(db, "ingest", started, report)
     return report

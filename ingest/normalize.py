@@ -7,13 +7,14 @@ Pure functions: no database, no index. The rules here are the archive's contract
 - A name ending in ``*`` (or the escaped ``\\*``) is a pseudonym: stored without the star and flagged
   ``is_pseudonym = 1``. Markdown bold (``**Ahmetjan**``, ``\\*\\*Ahmetjan\\*\\*``) is not a pseudonym.
   A pseudonymous person is never merged with a non-pseudonymous person of the same name: the flag is
-  part of the person's id.
+  part of the person's id. A pseudonym belongs to its source (a pseudonym is chosen per publication):
+  two sources' ``Patime*`` are two people, unless the archivist links them with the same ``key``.
 - Tags have one canonical form (case and whitespace folded); duplicates are dropped.
 - Partial dates are stored as ISO text with their precision (year, month, day); a date that does not
   exist (2025-02-30) is an input error, never a guess.
 - Ids are derived from content, so ingesting the same file twice changes nothing: a source from its
   url (else publisher + title + published), a testimony from its source, speaker and text, a person
-  from name and pseudonym flag.
+  from name and pseudonym flag (and, for a pseudonym, its source), or from the archivist's ``key``.
 """
 
 import datetime
@@ -33,6 +34,77 @@ ID_LENGTH = 16
 MARKDOWN_BOLD = re.compile(r"^(?:\\?\*){2}(.+?)(?:\\?\*){2}$", re.DOTALL)
 PSEUDONYM_STAR = re.compile(r"(?:\s*\\?\*)+$")
 
+# Characters that look like * to a reader. A name ending in one is a pseudonym, exactly as if it
+# ended in *: when in doubt, the archive protects the person. Anywhere else in a name one is an
+# error, like *. The list is every code point whose Unicode name says ASTERISK (less letters and the
+# invisible TAG ASTERISK, which is refused as invisible), and the Arabic five-pointed star, which
+# Arabic typesetting uses as its asterisk. Names, not code points, so a typo fails at import.
+LOOKALIKE_STAR_NAMES = (
+    "FULLWIDTH ASTERISK",  # U+FF0A ＊
+    "SMALL ASTERISK",  # U+FE61 ﹡
+    "ASTERISK OPERATOR",  # U+2217 ∗
+    "LOW ASTERISK",  # U+204E ⁎
+    "TWO ASTERISKS ALIGNED VERTICALLY",  # U+2051 ⁑
+    "ARABIC FIVE POINTED STAR",  # U+066D ٭
+    "SLAVONIC ASTERISK",  # U+A673 ꙳
+    "COMBINING ASTERISK ABOVE",  # U+20F0
+    "COMBINING ASTERISK BELOW",  # U+0359
+    "CIRCLED ASTERISK OPERATOR",  # U+229B ⊛
+    "SQUARED ASTERISK",  # U+29C6 ⧆
+    "EQUALS WITH ASTERISK",  # U+2A6E ⩮
+    "HEAVY ASTERISK",  # U+2731 ✱
+    "OPEN CENTRE ASTERISK",  # U+2732 ✲
+    "EIGHT SPOKED ASTERISK",  # U+2733 ✳
+    "SIXTEEN POINTED ASTERISK",  # U+273A ✺
+    "TEARDROP-SPOKED ASTERISK",  # U+273B ✻
+    "OPEN CENTRE TEARDROP-SPOKED ASTERISK",  # U+273C ✼
+    "HEAVY TEARDROP-SPOKED ASTERISK",  # U+273D ✽
+    "FOUR TEARDROP-SPOKED ASTERISK",  # U+2722 ✢
+    "FOUR BALLOON-SPOKED ASTERISK",  # U+2723 ✣
+    "HEAVY FOUR BALLOON-SPOKED ASTERISK",  # U+2724 ✤
+    "FOUR CLUB-SPOKED ASTERISK",  # U+2725 ✥
+    "HEAVY TEARDROP-SPOKED PINWHEEL ASTERISK",  # U+2743 ❃
+    "BALLOON-SPOKED ASTERISK",  # U+2749 ❉
+    "EIGHT TEARDROP-SPOKED PROPELLER ASTERISK",  # U+274A ❊
+    "HEAVY EIGHT TEARDROP-SPOKED PROPELLER ASTERISK",  # U+274B ❋
+    "LIGHT FIVE SPOKED ASTERISK",  # U+1F7AF 🞯
+    "MEDIUM FIVE SPOKED ASTERISK",  # U+1F7B0 🞰
+    "BOLD FIVE SPOKED ASTERISK",  # U+1F7B1 🞱
+    "HEAVY FIVE SPOKED ASTERISK",  # U+1F7B2 🞲
+    "VERY HEAVY FIVE SPOKED ASTERISK",  # U+1F7B3 🞳
+    "EXTREMELY HEAVY FIVE SPOKED ASTERISK",  # U+1F7B4 🞴
+    "LIGHT SIX SPOKED ASTERISK",  # U+1F7B5 🞵
+    "MEDIUM SIX SPOKED ASTERISK",  # U+1F7B6 🞶
+    "BOLD SIX SPOKED ASTERISK",  # U+1F7B7 🞷
+    "HEAVY SIX SPOKED ASTERISK",  # U+1F7B8 🞸
+    "VERY HEAVY SIX SPOKED ASTERISK",  # U+1F7B9 🞹
+    "EXTREMELY HEAVY SIX SPOKED ASTERISK",  # U+1F7BA 🞺
+    "LIGHT EIGHT SPOKED ASTERISK",  # U+1F7BB 🞻
+    "MEDIUM EIGHT SPOKED ASTERISK",  # U+1F7BC 🞼
+    "BOLD EIGHT SPOKED ASTERISK",  # U+1F7BD 🞽
+    "HEAVY EIGHT SPOKED ASTERISK",  # U+1F7BE 🞾
+    "VERY HEAVY EIGHT SPOKED ASTERISK",  # U+1F7BF 🞿
+)
+LOOKALIKE_STARS = str.maketrans(dict.fromkeys((unicodedata.lookup(name) for name in LOOKALIKE_STAR_NAMES), "*"))
+
+# Refused in a name because they show nothing (or reorder what is shown): a name that looks like
+# another, or a star hidden from the reader, must not reach the archive. Whitespace (a Cc) is
+# collapsed instead.
+INVISIBLE_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible character",
+    "Co": "a private-use character",
+    "Cs": "a lone surrogate",
+    "Cn": "an unassigned code point",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
+NAME_WHITESPACE = set("\t\n\r\x0b\x0c")
+BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Persian, Kurdish, Urdu and the Indic scripts write these inside words; anywhere else they only hide.
+JOINERS = {"\u200c", "\u200d"}  # ZERO WIDTH NON-JOINER, ZERO WIDTH JOINER
+INNER_STAR = "a * inside a name is ambiguous: mark a pseudonym with one * at the end"
+
 
 def make_id(*parts) -> str:
     """A short, stable id from content: the same parts always give the same id."""
@@ -49,13 +121,50 @@ def collapse(text: str) -> str:
 
 
 def parse_name(raw: str) -> tuple[str, bool]:
-    """'Patime*' -> ('Patime', True); '**Ahmetjan**' -> ('Ahmetjan', False); 'Ada  Lee' -> ('Ada Lee', False)."""
+    """'Patime*' -> ('Patime', True); '**Ahmetjan**' -> ('Ahmetjan', False); 'Ada  Lee' -> ('Ada Lee', False).
+
+    'Patime＊' (a look-alike star) -> ('Patime', True). Raises ValueError (the reason, one line) for
+    a name with an invisible character, a star anywhere but at the end, or no letter.
+    """
+    _check_visible(raw)
     name = collapse(raw)
     bold = MARKDOWN_BOLD.match(name)
     if bold:
         name = bold.group(1).strip()
+    # After the bold test, so that ＊＊Name＊＊ is not bold but a star inside a name (an error).
+    name = name.translate(LOOKALIKE_STARS)
     stripped = PSEUDONYM_STAR.sub("", name)
+    if "*" in stripped:
+        raise ValueError(f"{raw!r}: {INNER_STAR}")
+    if not any(unicodedata.category(char).startswith("L") for char in stripped):
+        raise ValueError(f"{raw!r} is not a name: it has no letter")
     return stripped.strip(), stripped != name
+
+
+def _check_visible(raw: str) -> None:
+    """Raise ValueError naming the first character of `raw` that a reader of the name cannot see."""
+    text = nfc(raw)
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category not in INVISIBLE_CATEGORIES or char in NAME_WHITESPACE:
+            continue
+        if char in JOINERS and _inside_word(text, position):
+            continue
+        if char in JOINERS:
+            kind = "outside a word (allowed only between two letters)"
+        elif char in BIDI_CONTROLS:
+            kind = "(a bidirectional control character)"
+        else:
+            kind = f"({INVISIBLE_CATEGORIES[category]})"
+        name = unicodedata.name(char, "")
+        raise ValueError(f"{raw!r} contains U+{ord(char):04X}{' ' + name if name else ''} {kind}: remove it")
+
+
+def _inside_word(text: str, position: int) -> bool:
+    """A joiner with a letter (or a letter's combining mark, such as an Indic virama) on both sides."""
+    if position == 0 or position == len(text) - 1:
+        return False
+    return all(unicodedata.category(text[side])[0] in "LM" for side in (position - 1, position + 1))
 
 
 def tag_key(tag: str) -> str:
@@ -82,6 +191,60 @@ def parse_date(value, where: str, path) -> tuple[str, str]:
 
 def content_hash(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def person_id(name: str, is_pseudonym, source_id: str | None = None, key: str | None = None) -> str:
+    """A real name is one person archive-wide; a pseudonym is one person within its source. A `key` the
+    archivist gives replaces the source: the same name, flag and key are one person wherever they appear."""
+    if key:
+        return make_id("person", name, int(bool(is_pseudonym)), "key", key)
+    if is_pseudonym:
+        return make_id("person", name, 1, "source", source_id)
+    return make_id("person", name, 0)
+
+
+# What a testimony's content hash covers: only what may be public, and not its position in the file
+# (a public archive renumbers positions, and a hash over the full archive's position would reveal the
+# restricted testimonies between two public ones).
+HASHED_TESTIMONY_COLUMNS = (
+    "id",
+    "source_id",
+    "speaker_id",
+    "role",
+    "text",
+    "language",
+    "date",
+    "date_precision",
+    "year",
+    "location",
+    "visibility",
+)
+HASHED_SOURCE_COLUMNS = (
+    "id",
+    "title",
+    "publisher",
+    "published",
+    "published_precision",
+    "year",
+    "url",
+    "language",
+    "note",
+    "visibility",
+)
+HASHED_SUBJECT_COLUMNS = ("testimony_id", "position", "person_id", "relationship", "status", "since", "since_precision")
+
+
+def testimony_hash(row: dict, subjects: list[dict], tags: list[str], source: dict, source_tags: list[str]) -> str:
+    """The hash that tells whether a testimony changed (and that the index keeps to match SQLite)."""
+    return content_hash(
+        {
+            "row": {name: row.get(name) for name in HASHED_TESTIMONY_COLUMNS},
+            "subjects": [{name: subject.get(name) for name in HASHED_SUBJECT_COLUMNS} for subject in subjects],
+            "tags": sorted(tags),
+            "source": {name: source.get(name) for name in HASHED_SOURCE_COLUMNS},
+            "source_tags": sorted(source_tags),
+        }
+    )
 
 
 @dataclass
@@ -111,19 +274,23 @@ class NormalizedSource:
 
 
 class _Normalizer:
-    def __init__(self, path):
+    def __init__(self, path, source_id: str):
         self.path = path
+        self.source_id = source_id
         self.people: dict[str, Person] = {}
         self.tags: dict[str, str] = {}
 
-    def person(self, raw_name, where, pseudonym_flag=None) -> Person:
-        name, starred = parse_name(raw_name)
+    def person(self, raw_name, where, pseudonym_flag=None, key=None) -> Person:
+        try:
+            name, starred = parse_name(raw_name)
+        except ValueError as error:
+            raise InvalidSource(self.path, where, str(error)) from None
         if not name:
             raise InvalidSource(self.path, where, f"{raw_name!r} is not a name")
         if pseudonym_flag is False and starred:
             raise InvalidSource(self.path, where, "pseudonym is false but the name is marked with *")
         is_pseudonym = int(bool(starred or pseudonym_flag))
-        person = Person(make_id("person", name, is_pseudonym), name, is_pseudonym)
+        person = Person(person_id(name, is_pseudonym, self.source_id, key), name, is_pseudonym)
         self.people[person.id] = person
         return person
 
@@ -147,14 +314,14 @@ class _Normalizer:
 
 def normalize(document: dict, path) -> NormalizedSource:
     """Normalize a document that has passed the schema. Raises InvalidSource for what the schema cannot see."""
-    norm = _Normalizer(path)
     raw_source = document["source"]
-    published, published_precision = norm.date(raw_source["published"], "source.published")
+    published, published_precision = parse_date(raw_source["published"], "source.published", path)
     source_language = raw_source.get("language", DEFAULT_LANGUAGE)
     title = collapse(raw_source["title"])
     publisher = collapse(raw_source["publisher"])
     url = raw_source.get("url")
     source_id = make_id("source", url) if url else make_id("source", publisher, title, published)
+    norm = _Normalizer(path, source_id)
     source = {
         "id": source_id,
         "title": title,
@@ -175,7 +342,9 @@ def normalize(document: dict, path) -> NormalizedSource:
         where = f"testimonies[{position}]"
         speaker_raw = raw["speaker"]
         if isinstance(speaker_raw, dict):
-            speaker = norm.person(speaker_raw["name"], f"{where}.speaker.name", speaker_raw.get("pseudonym"))
+            speaker = norm.person(
+                speaker_raw["name"], f"{where}.speaker.name", speaker_raw.get("pseudonym"), speaker_raw.get("key")
+            )
             speaker_private = speaker_raw.get("private")
         else:
             speaker = norm.person(speaker_raw, f"{where}.speaker")
@@ -191,7 +360,9 @@ def normalize(document: dict, path) -> NormalizedSource:
         for index, raw_subject in enumerate(raw.get("subjects") or []):
             subject_where = f"{where}.subjects[{index}]"
             person = (
-                norm.person(raw_subject["name"], f"{subject_where}.name", raw_subject.get("pseudonym"))
+                norm.person(
+                    raw_subject["name"], f"{subject_where}.name", raw_subject.get("pseudonym"), raw_subject.get("key")
+                )
                 if raw_subject.get("name")
                 else None
             )
@@ -224,10 +395,9 @@ def normalize(document: dict, path) -> NormalizedSource:
         }
         testimony = Testimony(row, subjects, norm.tag_ids(raw.get("tags")), private)
         # Two hashes: content_hash (published, and kept in the index) covers only what may be public, so
-        # nobody can test a guessed real name against it; private_hash stays in the full archive.
-        row["content_hash"] = content_hash(
-            {"row": row, "subjects": subjects, "tags": testimony.tags, "source": source, "source_tags": source_tags}
-        )
-        row["private_hash"] = content_hash(private) if private else None
+        # nobody can test a guessed real name against it; private_hash, a keyed hash of the private fields,
+        # is computed by the writer, which holds the archive key (see ingest.db.private_digest).
+        row["content_hash"] = testimony_hash(row, subjects, testimony.tags, source, source_tags)
+        row["private_hash"] = None
         testimonies.append(testimony)
     return NormalizedSource(source, norm.people, norm.tags, source_tags, testimonies)

@@ -1,20 +1,24 @@
-"""Two archives and takedowns: what is restricted or private never reaches the public archive.
+"""Two archives and takedowns: what is restricted, private or taken down never reaches the public archive.
 
 - The *full archive* (what `ingest` writes) holds everything, for archivists: restricted sources and
-  testimonies, and private fields (real names, contacts, precise locations).
-- The *public archive* is built from it by `publish`: only public testimonies of public sources, no
-  private fields, no file paths, no ingest history, no tombstones; its own Whoosh index is built only
-  from those rows. Restrictions are enforced when the public archive is built, not by a permission
-  check at read time, so nothing can slip past through SQL, an export or a search snippet.
-- `takedown` removes testimonies from both archives and both indexes (rebuilt, so no term of a removed
-  text survives in an old index segment), vacuums the databases so no deleted bytes remain in them,
-  records a tombstone (id, time, reason; no content) and an audit entry; later ingests skip tombstoned
-  testimonies until `restore`.
+  testimonies, private fields (encrypted, see `ingest.crypto`), file paths, the ingest history, the
+  takedowns and the copies published from it.
+- A *public archive* is built from it by `publish`: only public testimonies of public sources that match
+  no takedown, no private fields, no file paths, no private tables, positions renumbered so nothing
+  counts or locates what was left out; its own Whoosh index is built only from those rows. `publish`
+  records where it wrote the copy and its index, in the full archive, so every later takedown finds it.
+- `takedown` records tombstones first (so an interrupted takedown still keeps the testimonies out of
+  every later ingest and publish), then removes the testimonies from every public copy (database,
+  then index), then from the full archive; each database changes in one transaction, and search masks
+  what a database no longer holds until its index is rebuilt (see `search.api`).
 """
 
 import datetime
+import json
 import os
+import shutil
 import sqlite3
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import sqlite_utils
@@ -22,23 +26,26 @@ import sqlite_utils
 from search import index as search_index
 
 from . import db as archive_db
-from .load import bump_generation, delete_testimonies, prune_orphans
+from .crypto import ArchiveKey, load_key
+from .fingerprint import Fingerprint, Matcher, Takedown
+from .load import delete_testimonies, prune_orphans
+from .normalize import parse_name
 
-# Tables the public archive copies, each with the rows it may keep (`full` is the attached full archive).
+# Which rows of each table the public archive keeps (`full` is the attached full archive). Columns are
+# always named (never `select *`): a column added to one archive later cannot shift values into another.
 PUBLIC_ROWS = {
-    "testimonies": "select * from full.testimonies where visibility = 'public' and source_id in "
-    "(select id from full.sources where visibility = 'public')",
-    "sources": "select * from full.sources where id in (select source_id from main.testimonies)",
-    "testimony_subjects": "select * from full.testimony_subjects "
-    "where testimony_id in (select id from main.testimonies)",
-    "people": "select * from full.people where id in (select speaker_id from main.testimonies) "
+    "testimonies": "visibility = 'public' and source_id in (select id from full.sources where visibility = 'public') "
+    "and id not in (select id from temp.withheld)",
+    "sources": "id in (select source_id from main.testimonies)",
+    "testimony_subjects": "testimony_id in (select id from main.testimonies)",
+    "people": "id in (select speaker_id from main.testimonies) "
     "or id in (select person_id from main.testimony_subjects)",
-    "testimony_tags": "select * from full.testimony_tags where testimony_id in (select id from main.testimonies)",
-    "source_tags": "select * from full.source_tags where source_id in (select id from main.sources)",
-    "tags": "select * from full.tags where id in (select tag_id from main.testimony_tags) "
-    "or id in (select tag_id from main.source_tags)",
+    "testimony_tags": "testimony_id in (select id from main.testimonies)",
+    "source_tags": "source_id in (select id from main.sources)",
+    "tags": "id in (select tag_id from main.testimony_tags) or id in (select tag_id from main.source_tags)",
 }
-PRIVATE_TABLES = archive_db.PRIVATE_TABLES  # never in the public archive, not even empty
+# Values the public archive never carries, whatever the full archive holds.
+BLANKED = {"sources": ("source_file",), "testimonies": ("private_hash",)}
 
 
 def now() -> str:
@@ -48,7 +55,7 @@ def now() -> str:
 def is_full_archive(db: sqlite_utils.Database) -> bool:
     """An archive `ingest` wrote (not one `publish` built): it can hold restricted material, private fields,
     file paths, takedown reasons and the audit log, so it is never served without a login."""
-    return any(db[table].exists() for table in PRIVATE_TABLES)
+    return archive_db.archive_kind(db) == "full"
 
 
 def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
@@ -65,32 +72,125 @@ def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
     }
 
 
-def publish(full_path: Path, public_path: Path, public_index: Path | None = None) -> dict:
-    """Build the public archive (and its index) from the full one; returns counts per table."""
-    full_path, public_path = Path(full_path), Path(public_path)
+def _candidates(db: sqlite_utils.Database, where: str = "1", params=()):
+    """(id, source_id, speaker, person ids, text) of testimonies, for matching against takedowns."""
+    subjects: dict[str, list[str]] = {}
+    for testimony_id, person_id in db.execute(
+        "select testimony_id, person_id from testimony_subjects where person_id is not null"
+    ):
+        subjects.setdefault(testimony_id, []).append(person_id)
+    for row in db.execute(f"select id, source_id, speaker, speaker_id, text from testimonies where {where}", params):
+        testimony_id, source_id, speaker, speaker_id, text = row
+        yield testimony_id, source_id, speaker, [speaker_id, *subjects.get(testimony_id, [])], text
+
+
+def withheld_by(matcher: Matcher, db: sqlite_utils.Database, where: str = "1", params=()) -> dict[str, str]:
+    """testimony id -> why, for the testimonies of `db` that match a takedown."""
+    found = {}
+    if not matcher:
+        return found
+    for testimony_id, source_id, speaker, people, text in _candidates(db, where, params):
+        match = matcher.match(testimony_id, source_id, speaker, people, text)
+        if match:
+            found[testimony_id] = match[1]
+    return found
+
+
+# -- publish -----------------------------------------------------------------------------------------
+
+
+def default_public_path(full_path: Path) -> Path:
+    """Where `publish` writes, and where a takedown looks first: `public.db` beside the full archive."""
+    return Path(full_path).with_name("public.db")
+
+
+def publish(
+    full_path: Path, public_path: Path | None = None, public_index: Path | None = None, key: ArchiveKey | None = None
+) -> dict:
+    """Build the public archive (and its index) from the full one; returns counts per table.
+
+    Everything is built aside first; then the copy is recorded in the full archive, the database is
+    installed (one transaction) and the index swapped in (one rename): a reader sees the old archive or
+    the new one, and search masks what the database no longer holds during the instant between the two."""
+    full_path = Path(full_path)
+    public_path = Path(public_path) if public_path else default_public_path(full_path)
     if full_path.resolve() == public_path.resolve():
         raise ValueError("the public archive must be a different file from the full archive")
     public_index = Path(public_index) if public_index else search_index.index_dir_for(public_path)
-    build_path = public_path.with_name(f".{public_path.name}.building")
-    compact_path = public_path.with_name(f".{public_path.name}.compact")
-    for leftover in (build_path, compact_path):
-        _remove_database(leftover)
-    build = archive_db.ensure_db_shape(sqlite_utils.Database(build_path))
+    public_path.parent.mkdir(parents=True, exist_ok=True)
+    key = key or load_key()
+    full = archive_db.open_archive(full_path, archive_db.WRITE, key)
+    try:
+        previous_generation = _existing_public_generation(public_path)
+        matcher = archive_db.takedown_matcher(full, key)
+        # Defence in depth: every row is checked against the takedowns again, not only by id.
+        withheld = withheld_by(matcher, full, "visibility = 'public'")
+        archive_id = archive_db.get_meta(full, "archive_id")
+        at = now()
+        build_path = public_path.with_name(f".{public_path.name}.building")
+        compact_path = public_path.with_name(f".{public_path.name}.compact")
+        for leftover in (build_path, compact_path):
+            _remove_database(leftover)
+        counts = _build(full_path, build_path, compact_path, withheld, previous_generation + 1, archive_id, at)
+        counts["withheld"] = len(withheld)
+        build_dir = search_index.new_build_dir(public_index)
+        try:
+            compact = sqlite_utils.Database(compact_path)
+            try:
+                counts["index_documents"] = search_index.build(compact, build_dir)
+            finally:
+                compact.close()
+            # Recorded before it exists: a takedown then reports a copy it cannot find, never misses one.
+            with full.atomic():
+                archive_db.record_copy(full, public_path, public_index, at)
+            _install(compact_path, public_path)
+            search_index.swap_in(build_dir, public_index)
+        finally:
+            if build_dir.exists():
+                shutil.rmtree(build_dir, ignore_errors=True)
+            _remove_database(compact_path)
+    finally:
+        full.close()
+    return counts
+
+
+def _existing_public_generation(public_path: Path) -> int:
+    """The generation of the public archive about to be replaced (0 when there is none). A file there that
+    is not a public archive is never overwritten."""
+    if not public_path.exists():
+        return 0
+    try:
+        existing = archive_db.open_archive(public_path, archive_db.READ)
+    except archive_db.NotAnArchive:
+        raise ValueError(f"{public_path} exists and is not a public archive: publish will not overwrite it") from None
+    try:
+        if archive_db.archive_kind(existing) != "public":
+            raise ValueError(f"{public_path} is a full archive: publish will not overwrite it")
+        return archive_db.generation(existing)
+    finally:
+        existing.close()
+
+
+def _build(full_path, build_path, compact_path, withheld, generation, archive_id, at) -> dict:
+    build = archive_db.ensure_db_shape(sqlite_utils.Database(build_path), public=True)
     try:
         build.conn.execute("attach database ? as full", [str(full_path)])
+        build.execute("create temp table withheld (id text primary key)")
         with build.atomic():
-            for table, select in PUBLIC_ROWS.items():
-                build.execute(f"insert into main.{table} {select}")
-            # File paths can name people (a folder per family); the public archive does not need them.
-            build.execute("update main.sources set source_file = null")
-            build.execute("update main.testimonies set private_hash = null")
-            generation = build.execute("select value from full.archive_meta where key = 'generation'").fetchall()
-            archive_db.set_meta(build, "generation", generation[0][0] if generation else 0)
-            archive_db.set_meta(build, "published_at", now())
+            build.conn.executemany("insert into temp.withheld (id) values (?)", [(i,) for i in withheld])
+            for table, where in PUBLIC_ROWS.items():
+                columns = ", ".join(f"[{c}]" for c in archive_db.TABLES[table]["columns"])
+                build.execute(
+                    f"insert into main.[{table}] ({columns}) select {columns} from full.[{table}] where {where}"
+                )
+            for table, blanked in BLANKED.items():
+                build.execute(f"update main.[{table}] set {', '.join(f'[{c}] = null' for c in blanked)}")
+            renumber_positions(build)
+            archive_db.set_meta(build, "generation", generation)
+            archive_db.set_meta(build, "published_at", at)
+            if archive_id:
+                archive_db.set_meta(build, "published_from", archive_id)
         build.conn.execute("detach database full")
-        for table in PRIVATE_TABLES:
-            if build[table].exists():
-                build[table].drop()
         counts = {table: build[table].count for table in PUBLIC_ROWS}
         # VACUUM INTO writes a compact copy with no free pages and no WAL: nothing deleted lingers in it.
         build.execute("pragma wal_checkpoint(truncate)")
@@ -98,13 +198,16 @@ def publish(full_path: Path, public_path: Path, public_index: Path | None = None
     finally:
         build.close()
         _remove_database(build_path)
-    _install(compact_path, public_path)
-    public = sqlite_utils.Database(public_path)
-    try:
-        counts["index_documents"] = search_index.rebuild(public, public_index)
-    finally:
-        public.close()
     return counts
+
+
+def renumber_positions(db: sqlite_utils.Database) -> None:
+    """Positions 0, 1, 2... within each source: a gap would count the testimonies left out."""
+    db.execute(
+        """update testimonies set position = numbered.n from (
+            select id, row_number() over (partition by source_id order by position, id) - 1 as n from testimonies
+        ) as numbered where numbered.id = testimonies.id and testimonies.position != numbered.n"""
+    )
 
 
 def _install(built: Path, public_path: Path) -> None:
@@ -129,8 +232,58 @@ def _remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def resolve_targets(db: sqlite_utils.Database, testimony_ids: list[str], person: str | None) -> list[str]:
-    """Testimony ids to take down: those named, plus every testimony a person (id or exact name) gave."""
+# -- what to take down -------------------------------------------------------------------------------
+
+
+def resolve_person(db: sqlite_utils.Database, spec: str) -> dict:
+    """Exactly one person: an id, `Name*` (a pseudonym) or `Name` (a real name). LookupError otherwise,
+    listing the candidates when the name is ambiguous (a pseudonym is one person per source)."""
+    rows = db.execute("select id, name, is_pseudonym from people where id = ?", [spec]).fetchall()
+    if not rows:
+        try:
+            name, starred = parse_name(spec)
+        except ValueError as error:
+            raise LookupError(f"{spec!r} is not a person's name or id: {error}") from None
+        rows = db.execute(
+            "select id, name, is_pseudonym from people where name = ? and is_pseudonym = ?", [name, int(starred)]
+        ).fetchall()
+        if not rows:
+            other = db.execute(
+                "select count(*) from people where name = ? and is_pseudonym = ?", [name, int(not starred)]
+            ).fetchone()[0]
+            hint = ""
+            if other:
+                hint = f"; there is {'a real-name' if starred else 'a pseudonymous'} {name}{'' if starred else '*'}"
+            raise LookupError(f"no person {spec!r}{hint}")
+    if len(rows) > 1:
+        listed = "; ".join(f"{row[0]} ({describe_person(db, row[0])})" for row in rows)
+        raise LookupError(f"{spec!r} names {len(rows)} people (a pseudonym is one person per source): {listed}")
+    person_id, name, is_pseudonym = rows[0]
+    return {
+        "id": person_id,
+        "name": name,
+        "is_pseudonym": is_pseudonym,
+        "display": name + ("*" if is_pseudonym else ""),
+    }
+
+
+def describe_person(db: sqlite_utils.Database, person_id: str) -> str:
+    row = db.execute("select name, is_pseudonym from people where id = ?", [person_id]).fetchone()
+    titles = [
+        r[0]
+        for r in db.execute(
+            """select distinct s.title from sources s join testimonies t on t.source_id = s.id
+            left join testimony_subjects ts on ts.testimony_id = t.id
+            where t.speaker_id = ? or ts.person_id = ? order by s.title""",
+            [person_id, person_id],
+        )
+    ]
+    return f"{row[0]}{'*' if row[1] else ''} in {', '.join(repr(t) for t in titles) or 'no source'}"
+
+
+def resolve_targets(db: sqlite_utils.Database, testimony_ids: list[str], person: dict | None) -> list[str]:
+    """Testimony ids to take down: those named, plus every testimony a person gave or is a subject of (so
+    the person leaves `people`)."""
     found = []
     for testimony_id in testimony_ids:
         # A tombstoned id is accepted again, so a takedown that failed halfway can be run again.
@@ -141,103 +294,273 @@ def resolve_targets(db: sqlite_utils.Database, testimony_ids: list[str], person:
             raise LookupError(f"no testimony with id {testimony_id!r}")
         found.append(testimony_id)
     if person:
-        people = [row[0] for row in db.execute("select id from people where id = ? or name = ?", [person, person])]
-        if not people:
-            raise LookupError(f"no person with id or name {person!r}")
-        marks = ",".join("?" * len(people))
-        found += [row[0] for row in db.execute(f"select id from testimonies where speaker_id in ({marks})", people)]
+        found += [
+            row[0]
+            for row in db.execute(
+                """select id from testimonies where speaker_id = ?
+                union select testimony_id from testimony_subjects where person_id = ? order by 1""",
+                [person["id"], person["id"]],
+            )
+        ]
     return list(dict.fromkeys(found))
+
+
+# -- takedown ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Copy:
+    path: str
+    index: str
+    status: str = "pending"  # done | unreachable | failed
+    reason: str | None = None
+
+
+class TakedownIncomplete(Exception):
+    """Some published copy could not be reached or changed: the takedown must be completed."""
+
+    def __init__(self, report: dict):
+        self.report = report
+        missed = [c for c in report["copies"] if c["status"] != "done"]
+        super().__init__("; ".join(f"{c['path']}: {c['reason']}" for c in missed))
+
+
+def copies_to_reach(full: sqlite_utils.Database, full_path: Path, extra: list[Path] = ()) -> list[Copy]:
+    """Every public copy a takedown must reach: those `publish` recorded, those named on the command line,
+    and an unrecorded public archive at the old default places (`public.db` beside the full archive or in
+    the working folder, from before copies were recorded)."""
+    copies = {row["path"]: Copy(row["path"], row["index_dir"]) for row in archive_db.published_copies(full)}
+    for path in extra:
+        resolved = str(Path(path).resolve())
+        copies.setdefault(resolved, Copy(resolved, str(search_index.index_dir_for(resolved).resolve())))
+    for path in (default_public_path(full_path), Path("public.db")):
+        resolved = str(path.resolve())
+        if resolved not in copies and path.is_file() and _public_kind(path):
+            copies[resolved] = Copy(resolved, str(search_index.index_dir_for(resolved).resolve()))
+    return list(copies.values())
+
+
+def _public_kind(path: Path) -> bool:
+    try:
+        db = archive_db.open_archive(path, archive_db.READ)
+    except archive_db.NotAnArchive:
+        return False
+    try:
+        return archive_db.archive_kind(db) == "public"
+    finally:
+        db.close()
 
 
 def takedown(
     full: sqlite_utils.Database,
+    full_path: Path,
     full_index: Path,
     testimony_ids: list[str],
     reason: str,
-    public_paths: list[tuple[Path, Path]] = (),
+    key: ArchiveKey | None,
+    person: dict | None = None,
+    extra_copies: list[Path] = (),
     actor: str | None = None,
+    lock_timeout: float = search_index.LOCK_TIMEOUT,
 ) -> dict:
-    """Remove testimonies everywhere and leave a tombstone; returns what was removed where."""
-    if not reason or not reason.strip():
+    """Take testimonies (and any copy of them) down everywhere. Returns a report; raises
+    TakedownIncomplete (with the report) when a public copy could not be reached.
+
+    Order: tombstones and audit entries first (from then on ingest and publish withhold them), then every
+    public copy, then the full archive. The full index's lock is held throughout: no ingest interleaves."""
+    reason = (reason or "").strip()
+    if not reason:
         raise ValueError("a takedown needs a reason")
+    key = archive_db.use_key(
+        full, key or load_key(), "a takedown (it keeps an encrypted fingerprint of what it removes)"
+    )
     at = now()
-    # Hold the full index's lock from the SQLite write to the rebuilt index: no ingest interleaves.
-    lock = search_index.hold_lock(full_index) if search_index.exists(full_index) else None
+    lock = search_index.hold_lock(full_index, lock_timeout) if search_index.exists(full_index) else None
     try:
-        _take_down_full(full, full_index, testimony_ids, reason, at, actor)
+        fingerprints = {
+            testimony_id: Fingerprint.of(testimony_id, source_id, speaker, text)
+            for testimony_id, source_id, speaker, _, text in _candidates(
+                full, f"id in ({','.join('?' * len(testimony_ids))})", testimony_ids
+            )
+        }
+        # Copies of the same words elsewhere in the archive go too (when in doubt, withhold).
+        probe = Matcher([Takedown(0, at, testimony_id=t, fingerprint=f) for t, f in fingerprints.items()])
+        also = {
+            t: why
+            for t, why in withheld_by(probe, full, "1").items()
+            if t not in fingerprints and t not in testimony_ids
+        }
+        targets = list(dict.fromkeys([*testimony_ids, *also]))
+        _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor)
+        copies = copies_to_reach(full, full_path, extra_copies)
+        archive_id = archive_db.get_meta(full, "archive_id")
+        for copy in copies:
+            _take_down_copy(copy, targets, archive_id, lock_timeout)
+        with full.atomic():
+            delete_testimonies(full, targets)
+            prune_orphans(full)
+            archive_db.bump_generation(full)
+            for copy in copies:
+                if copy.status == "done":
+                    archive_db.record_copy(full, Path(copy.path), Path(copy.index), _copy_published_at(full, copy))
+        archive_db.scrub(full)
+        search_index.rebuild(full, full_index, locked=lock is not None, timeout=lock_timeout)
     finally:
         if lock is not None:
             lock.release()
-    report = {"testimonies": testimony_ids, "archives": [str(full_index)], "skipped": []}
-    for public_path, public_index in public_paths:
-        if not Path(public_path).exists():
-            report["skipped"].append(str(public_path))
-            continue
-        try:
-            _take_down_public(Path(public_path), Path(public_index), testimony_ids)
-        except sqlite3.Error as error:
-            raise TakedownIncomplete(
-                f"removed from the full archive, but {public_path} could not be changed ({error}): "
-                "run the same takedown again"
-            ) from None
-        report["archives"].append(str(public_path))
+    report = {
+        "testimonies": targets,
+        "also_matching": also,
+        "person": person["display"] if person else None,
+        "full": {"path": str(full_path), "index": str(full_index)},
+        "copies": [asdict(copy) for copy in copies],
+    }
+    if any(copy.status != "done" for copy in copies):
+        raise TakedownIncomplete(report)
     return report
 
 
-class TakedownIncomplete(Exception):
-    """The full archive is done, a public archive is not: the takedown must be run again."""
+def _copy_published_at(full: sqlite_utils.Database, copy: Copy) -> str:
+    rows = full.execute("select published_at from published_copies where path = ?", [copy.path]).fetchall()
+    return rows[0][0] if rows and rows[0][0] else now()
 
 
-def _take_down_full(full, full_index, testimony_ids, reason, at, actor) -> None:
+def _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor) -> None:
+    already = {
+        row[0]
+        for row in full.execute(
+            f"select testimony_id from tombstones where testimony_id in ({','.join('?' * len(targets))})", targets
+        )
+    }
+    # A takedown run again (after an interruption) finds its tombstones there and adds none.
+    person_done = person and person["id"] in archive_db.takedown_matcher(full, key).by_person
     with full.atomic():
-        delete_testimonies(full, testimony_ids)
-        prune_orphans(full)
-        full["tombstones"].insert_all(
-            [{"testimony_id": t, "removed_at": at, "reason": reason.strip()} for t in testimony_ids],
-            pk="testimony_id",
-            replace=True,
-        )
+        person_takedown = None
+        if person and not person_done:
+            person_takedown = archive_db.add_tombstone(full, key, at, reason, person=person)
+        for testimony_id in targets:
+            if testimony_id in already:
+                continue
+            archive_db.add_tombstone(
+                full,
+                key,
+                at,
+                reason,
+                testimony_id=testimony_id,
+                fingerprint=fingerprints.get(testimony_id),
+                person_takedown=person_takedown,
+            )
         full["audit_log"].insert_all(
-            [
-                {"at": at, "action": "takedown", "testimony_id": t, "reason": reason.strip(), "actor": actor}
-                for t in testimony_ids
-            ]
+            [{"at": at, "action": "takedown", "testimony_id": t, "reason": reason, "actor": actor} for t in targets]
         )
-        bump_generation(full)
-    _scrub(full)
-    search_index.rebuild(full, full_index, locked=True)
 
 
-def _take_down_public(public_path: Path, public_index: Path, testimony_ids: list[str]) -> None:
-    public = sqlite_utils.Database(sqlite3.connect(str(public_path), timeout=archive_db.LOCK_TIMEOUT))
+def _take_down_copy(copy: Copy, testimony_ids: list[str], archive_id: str | None, lock_timeout: float) -> None:
+    """Remove testimonies from one public copy: its database in one transaction, then its bytes, then its
+    index. Sets the copy's status; never raises for what concerns only this copy."""
+    path = Path(copy.path)
+    if not path.is_file():
+        copy.status, copy.reason = "unreachable", "no file there (moved or deleted?)"
+        return
     try:
+        public = archive_db.open_archive(path, archive_db.READ)
+        public.close()
+        public = sqlite_utils.Database(sqlite3.connect(str(path), timeout=lock_timeout))
+    except (archive_db.NotAnArchive, sqlite3.Error) as error:
+        copy.status, copy.reason = "failed", f"cannot open it: {error}"
+        return
+    try:
+        if archive_db.archive_kind(public) != "public":
+            copy.status, copy.reason = "failed", "it is not a public archive"
+            return
+        published_from = archive_db.get_meta(public, "published_from")
+        if published_from and archive_id and published_from != archive_id:
+            copy.status, copy.reason = "failed", "it was published from another archive"
+            return
+        marks = ",".join("?" * len(testimony_ids))
+        present = public.execute(f"select count(*) from testimonies where id in ({marks})", testimony_ids).fetchone()[0]
         with public.atomic():
-            delete_testimonies(public, testimony_ids)
-            prune_orphans(public)
-            bump_generation(public)
-        _scrub(public)
-        search_index.rebuild(public, public_index)
+            if present:
+                delete_testimonies(public, testimony_ids)
+                prune_orphans(public)
+                renumber_positions(public)
+                archive_db.bump_generation(public)
+        archive_db.scrub(public)
+        search_index.rebuild(public, Path(copy.index), timeout=lock_timeout)
+        copy.status = "done"
+    except (sqlite3.Error, search_index.IndexBusy, OSError) as error:
+        copy.status, copy.reason = "failed", f"could not be changed ({error}): run the same takedown again"
     finally:
         public.close()
 
 
-def _scrub(db: sqlite_utils.Database) -> None:
-    """Leave no deleted bytes in the file: checkpoint the WAL away and vacuum."""
-    db.execute("pragma wal_checkpoint(truncate)")
-    db.execute("vacuum")
-    db.execute("pragma wal_checkpoint(truncate)")
+# -- restore -----------------------------------------------------------------------------------------
 
 
-def restore(full: sqlite_utils.Database, testimony_ids: list[str], reason: str, actor: str | None = None) -> list[str]:
-    """Lift tombstones so the next ingest of the source files brings the testimonies back."""
-    restored = [
-        t for t in testimony_ids if full.execute("select 1 from tombstones where testimony_id = ?", [t]).fetchall()
-    ]
+def restore(
+    full: sqlite_utils.Database,
+    testimony_ids: list[str],
+    reason: str,
+    key: ArchiveKey | None = None,
+    person: str | None = None,
+    actor: str | None = None,
+) -> dict:
+    """Lift takedowns (the next ingest of their files brings the testimonies back), or clear a testimony
+    a takedown withheld by similarity or by a person (it alone is let through)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a restore needs a reason")
     at = now()
+    restored, cleared, unknown = [], [], []
+    withheld = _withheld_ids(full)
     with full.atomic():
-        for testimony_id in restored:
-            full.execute("delete from tombstones where testimony_id = ?", [testimony_id])
+        for testimony_id in testimony_ids:
+            if full.execute("select 1 from tombstones where testimony_id = ?", [testimony_id]).fetchall():
+                full.execute("delete from tombstones where testimony_id = ?", [testimony_id])
+                restored.append(testimony_id)
+            elif testimony_id in withheld:
+                through = full.execute("select max(id) from tombstones").fetchone()[0] or 0
+                full["takedown_clearances"].upsert(
+                    {"testimony_id": testimony_id, "through_tombstone": through, "cleared_at": at, "reason": reason},
+                    pk="testimony_id",
+                )
+                cleared.append(testimony_id)
+            else:
+                unknown.append(testimony_id)
+        people = []
+        if person:
+            people = _restore_person(full, key, person)
         full["audit_log"].insert_all(
             [{"at": at, "action": "restore", "testimony_id": t, "reason": reason, "actor": actor} for t in restored]
+            + [{"at": at, "action": "clear", "testimony_id": t, "reason": reason, "actor": actor} for t in cleared]
+            + [{"at": at, "action": "restore person", "testimony_id": None, "reason": reason, "actor": actor}]
+            * bool(people)
         )
-    return restored
+    return {"restored": restored, "cleared": cleared, "unknown": unknown, "people": people}
+
+
+def _withheld_ids(full: sqlite_utils.Database) -> set[str]:
+    found = set()
+    for (value,) in full.execute("select withheld from ingest_run_files where withheld is not null"):
+        found.update(entry["id"] for entry in json.loads(value))
+    return found
+
+
+def _restore_person(full: sqlite_utils.Database, key: ArchiveKey | None, spec: str) -> list[str]:
+    matcher = archive_db.takedown_matcher(full, key or load_key())
+    name, starred = (None, None)
+    try:
+        name, starred = parse_name(spec)
+    except ValueError:
+        pass
+    display = f"{name}{'*' if starred else ''}" if name else None
+    found = [t for t in matcher.takedowns if t.person_id and (t.person_id == spec or t.person_display == display)]
+    if not found:
+        raise LookupError(f"no person {spec!r} was taken down")
+    if len(found) > 1:
+        raise LookupError(
+            f"{spec!r} names {len(found)} taken-down people: give the id ({', '.join(t.person_id for t in found)})"
+        )
+    tombstone_id = found[0].tombstone_id
+    full.execute("delete from tombstones where id = ? or person_takedown = ?", [tombstone_id, tombstone_id])
+    return [found[0].person_display]

@@ -10,13 +10,16 @@ others). Empty cells are absent values.
 | `source_url`, `source_language`, `source_note`, `source_tags` | optional source fields |
 | `speaker` | required; a trailing * marks a pseudonym |
 | `speaker_pseudonym` | optional: yes/no |
+| `speaker_key` | optional: the archivist's key for the person (links a pseudonym across sources) |
 | `role`, `text`, `language`, `date`, `location`, `visibility` | the testimony's fields |
 | `tags` | the testimony's tags |
 | `subject_name`, `subject_relationship`, `subject_status`, | the first subject; `subject2_name` ... for |
-| `subject_since`, `subject_pseudonym` | a second, and so on |
+| `subject_since`, `subject_pseudonym`, `subject_key` | a second, and so on |
 
 Lists (`tags`, `source_tags`) are separated by `;`. Errors name the row as a spreadsheet numbers it
-(the header is row 1) and the column as the file spells it.
+(the header is row 1) and the column as the file spells it. Two columns for one field (`visibility`
+and `Visibility`, `subject_name` and `subject1_name`, or a column that `--map` renames onto another)
+are an error: the later one would silently win. Empty header cells are ignored.
 """
 
 import csv
@@ -40,6 +43,7 @@ SOURCE_COLUMNS = {
 TESTIMONY_COLUMNS = {
     "speaker": "speaker",
     "speaker_pseudonym": "pseudonym",
+    "speaker_key": "key",
     "role": "role",
     "text": "text",
     "language": "language",
@@ -48,7 +52,7 @@ TESTIMONY_COLUMNS = {
     "tags": "tags",
     "visibility": "visibility",
 }
-SUBJECT_COLUMN = re.compile(r"^subject(\d*)_(name|relationship|status|since|pseudonym)$")
+SUBJECT_COLUMN = re.compile(r"^subject(\d*)_(name|relationship|status|since|pseudonym|key)$")
 LIST_FIELDS = {"tags"}
 BOOLEAN_FIELDS = {"pseudonym"}
 TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
@@ -57,6 +61,27 @@ TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 def known_field(name: str) -> bool:
     name = name.strip().lower()
     return name in SOURCE_COLUMNS or name in TESTIMONY_COLUMNS or bool(SUBJECT_COLUMN.match(name))
+
+
+def field_key(field: str) -> str:
+    """The field a column fills, one spelling per field: `subject1_name` and `subject01_name` are `subject_name`."""
+    subject = SUBJECT_COLUMN.match(field)
+    if subject:
+        number = int(subject.group(1) or 1)
+        return f"subject{'' if number == 1 else number}_{subject.group(2)}"
+    return field
+
+
+def _same_field(first: str, column: str, field: str, column_map: dict[str, str]) -> str:
+    """Why two header cells cannot both stand: the later one would silently overwrite the earlier."""
+    mapped = [spelled.strip() for spelled in (first, column) if spelled.strip().lower() in column_map]
+    if mapped:
+        why = " (after " + ", ".join(f"--map '{spelled}={column_map[spelled.lower()]}'" for spelled in mapped) + ")"
+    elif first != column and first.strip().lower() == column.strip().lower():
+        why = " (column names are case-insensitive)"
+    else:
+        why = ""
+    return f"duplicate column: {first!r} and {column!r} are both {field_key(field)!r}{why}; keep one"
 
 
 def parse_map(items: list[str]) -> dict[str, str]:
@@ -98,10 +123,15 @@ def load_csv(
     except csv.Error as error:
         raise InvalidSource(path, "row 1", f"invalid CSV: {error}") from None
     fields = []
+    first_columns: dict = {}  # field_key(field) -> the column that first gave it
     for column in header:
         field = column_map.get(column.strip().lower(), column.strip().lower())
         if field and not known_field(field):
             raise InvalidSource(path, f"row 1, column {column!r}", "unknown column (rename it with --map COLUMN=FIELD)")
+        if field and field_key(field) in first_columns:
+            first = first_columns[field_key(field)]
+            raise InvalidSource(path, f"row 1, column {column!r}", _same_field(first, column, field, column_map))
+        first_columns[field_key(field)] = column
         fields.append(field)
     for required in ("source_title", "source_publisher", "source_published", "speaker", "text"):
         if required not in fields:
@@ -109,7 +139,7 @@ def load_csv(
 
     documents: dict[tuple, dict] = {}
     where: dict[tuple[int, int], int] = {}  # (document index, testimony index) -> row number
-    columns = dict(zip(fields, header, strict=True))
+    columns = dict(zip(map(field_key, fields), header, strict=True))
     try:
         for row_number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
@@ -130,8 +160,9 @@ def load_csv(
                 else:
                     number, key = SUBJECT_COLUMN.match(field).groups()
                     subjects.setdefault(int(number or 1), {})[key] = _value(key, cell, path, row_number, column)
-            if "pseudonym" in testimony:
-                testimony["speaker"] = {"name": testimony.get("speaker", ""), "pseudonym": testimony.pop("pseudonym")}
+            speaker_fields = {name: testimony.pop(name) for name in ("pseudonym", "key") if name in testimony}
+            if speaker_fields:
+                testimony["speaker"] = {"name": testimony.get("speaker", ""), **speaker_fields}
             if subjects:
                 testimony["subjects"] = [subjects[n] for n in sorted(subjects)]
             key = tuple(sorted((k, str(v)) for k, v in source.items()))

@@ -62,3 +62,52 @@ def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
     if generation["index"] != generation["database"]:
         problems.append(f"index generation {generation['index']} is not the database's {generation['database']}")
     return report | {"ok": not problems}
+
+
+def verify_all(db: sqlite_utils.Database, index_dir: Path) -> dict:
+    """`verify_archive` for the archive and, for a full archive, for every public copy published from it
+    (a copy that cannot be found or opened is a problem: a takedown could not reach it either)."""
+    from . import db as archive_db
+
+    report = verify_archive(db, index_dir)
+    report["archive_ok"] = report["ok"]
+    report["copies"] = []
+    for copy in archive_db.published_copies(db) if archive_db.archive_kind(db) == "full" else []:
+        entry = {"path": copy["path"], "index": copy["index_dir"]}
+        try:
+            public = archive_db.open_archive(copy["path"], archive_db.READ)
+        except archive_db.NotAnArchive as error:
+            entry |= {"ok": False, "problems": [f"the public copy {copy['path']} cannot be checked: {error}"]}
+        else:
+            try:
+                checked = verify_archive(public, Path(copy["index_dir"]))
+            finally:
+                public.close()
+            entry |= {
+                "ok": checked["ok"],
+                "problems": [f"public copy {copy['path']}: {problem}" for problem in checked["problems"]],
+            }
+        report["copies"].append(entry)
+        report["problems"] += entry["problems"]
+    report["ok"] = not report["problems"]
+    return report
+
+
+def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
+    """Bring every index `verify_all` found wrong back in line with its database; returns documents fixed."""
+    from . import db as archive_db
+
+    fixed = 0
+    if report["sqlite_integrity"] == "ok" and report["problems"] != [
+        p for c in report["copies"] for p in c["problems"]
+    ]:
+        fixed += search_index.repair(db, index_dir)
+    for copy in report["copies"]:
+        if copy["ok"] or not Path(copy["path"]).is_file():
+            continue
+        public = archive_db.open_archive(copy["path"], archive_db.READ)
+        try:
+            fixed += search_index.repair(public, Path(copy["index"]))
+        finally:
+            public.close()
+    return fixed

@@ -6,18 +6,26 @@ pathologically slowly (unbalanced quotes and brackets, unknown fields, leading w
 its name terms widened to spelling variants unless `exact_names` is set. Hits come back with
 HTML-escaped snippets cut from the SQLite text, the names that matched and why, and facet counts
 over every matching document (not just the page).
+
+Search never reports what SQLite does not hold. The index records the database generation it was
+built for; when the database has moved on (an ingest or a takedown is under way, or one was killed),
+every index document whose testimony SQLite no longer holds as it is (removed, or changed) is masked
+out of hits, totals and facets, all read from one SQLite snapshot, and the result says how many
+testimonies the index does not cover yet (`unindexed`) instead of guessing.
 """
 
 import calendar
 import datetime
 import json
 import re
+import sqlite3
 import time
+import urllib.parse
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import sqlite_utils
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.util.times import long_to_datetime
@@ -90,6 +98,9 @@ class SearchResult:
     filters: dict[str, list[str]] = field(default_factory=dict)
     exact_names: bool = False
     took_ms: float = 0.0
+    # Testimonies SQLite holds that the index does not cover yet (it is being updated, or needs
+    # `testimony verify --repair`): they are missing from this answer, which says so.
+    unindexed: int = 0
 
     @property
     def pages(self) -> int:
@@ -105,6 +116,7 @@ class FacetTable:
 
     def __init__(self, reader):
         self.ids: list[str | None] = []
+        self.hashes: list[str | None] = []
         self.labels: dict[str, list] = {name: [] for name in search_index.FACETS}
         self.codes: dict[str, list] = {name: [] for name in search_index.FACETS}
         self.multi: set[str] = set()
@@ -119,9 +131,12 @@ class FacetTable:
                 self.labels[name].append(str(value))
             return table[value]
 
-        for raw in reader.column_reader("facets"):
+        # An index with no documents has no column at all.
+        column = reader.column_reader("facets") if reader.has_column("facets") else ()
+        for raw in column:
             row = json.loads(raw) if raw else {}
             self.ids.append(row.get("id"))
+            self.hashes.append(row.get("hash"))
             for name in search_index.FACETS:
                 value = row.get(name)
                 if isinstance(value, list):
@@ -277,18 +292,54 @@ class Archive:
         self._searcher = None
         self._generation = None
         self._facet_table = None
+        self._stale = None  # (facet table, database generation, stale docnums, unindexed count)
 
     def close(self):
         if self._searcher is not None:
             self._searcher.close()
         if self._ix is not None:
             self._ix.close()
-        self._ix = self._searcher = self._facet_table = None
+        self._ix = self._searcher = self._facet_table = self._stale = None
+
+    @contextmanager
+    def reading(self):
+        """A read-only SQLite connection inside one read transaction: the database generation, what the
+        index may show and the rows of the hits all come from one snapshot, whatever writers do meanwhile."""
+        if not self.db_path.is_file():
+            raise FileNotFoundError(f"no archive at {self.db_path}")
+        uri = f"file:{urllib.parse.quote(str(self.db_path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("begin")
+            yield conn
+        finally:
+            conn.close()
+
+    def stale_docs(self, searcher, conn) -> tuple[set[int], int]:
+        """Index documents that SQLite does not hold as they are (masked from every answer), and how many
+        testimonies SQLite holds that the index does not cover. Nothing to mask when the index was built
+        for the database's generation; otherwise one pass over (id, content hash), cached per generation."""
+        rows = conn.execute("select value from archive_meta where key = 'generation'").fetchall()
+        db_generation = int(rows[0][0]) if rows else 0
+        if db_generation == self._generation:
+            return set(), 0
+        table = self.facet_table(searcher)
+        if self._stale is not None and self._stale[:2] == (table, db_generation):
+            return self._stale[2], self._stale[3]
+        current = {(row[0], row[1]) for row in conn.execute("select id, content_hash from testimonies")}
+        live = set(searcher.reader().all_doc_ids())
+        stale = {d for d in range(len(table.ids)) if d not in live or (table.ids[d], table.hashes[d]) not in current}
+        covered = {(table.ids[d], table.hashes[d]) for d in live - stale}
+        self._stale = (table, db_generation, stale, len(current - covered))
+        return stale, self._stale[3]
 
     def searcher(self):
         """The current searcher, refreshed when a writer has committed since it was opened."""
         generation = search_index.read_generation(self.index_dir)
-        if self._searcher is None or generation != self._generation:
+        # Whoosh cannot refresh a searcher over an index with no documents (its reader has no segments).
+        empty = self._searcher is not None and not self._searcher.reader().doc_count_all()
+        if self._searcher is None or generation != self._generation or empty:
             self.close()
             self._ix = search_index.open_index(self.index_dir)
             self._searcher = self._ix.searcher()
@@ -364,13 +415,20 @@ class Archive:
             self._facet_table = FacetTable(searcher.reader())
         return self._facet_table
 
-    def matching_ids(self, text: str, filters=None, exact_names: bool = False) -> list[str]:
-        """Every matching testimony id (unranked): what Datasette's `?_search=` narrows a table to."""
+    def matching(self, text: str, filters=None, exact_names: bool = False) -> tuple[list[str], int]:
+        """Every matching testimony id (unranked), what Datasette's `?_search=` narrows a table to, and how
+        many testimonies the index does not cover yet (see `stale_docs`)."""
         q = self.parse(text, exact_names)
         filter_q = self.filter_query(filters)
         searcher = self.searcher()
         ids = self.facet_table(searcher).ids
-        return [ids[d] for d in searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q)]
+        with self.reading() as conn:
+            stale, unindexed = self.stale_docs(searcher, conn)
+        found = [ids[d] for d in searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q) if d not in stale]
+        return found, unindexed
+
+    def matching_ids(self, text: str, filters=None, exact_names: bool = False) -> list[str]:
+        return self.matching(text, filters, exact_names)[0]
 
     def search(
         self,
@@ -391,19 +449,23 @@ class Archive:
         searcher = self.searcher()
         by_date = sort == "date" or isinstance(q, wq.Every)
         sortedby = {"sortedby": "date", "reverse": True} if by_date else {}
-        # The facets count every match, found without scoring; the page is ranked with Whoosh's top-N shortcuts.
-        docnums = list(searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q))
-        page = min(page, max(1, -(-len(docnums) // page_size)))  # past the end: the last page
-        results = searcher.search(q, limit=page * page_size, filter=filter_q, **sortedby)
-        facets = self.facet_table(searcher).count(docnums)
-        page_hits = results[(page - 1) * page_size : page * page_size]
-        rows = self._rows([hit["id"] for hit in page_hits])
+        with self.reading() as conn:
+            stale, unindexed = self.stale_docs(searcher, conn)
+            # The facets count every match, found without scoring; the page is ranked with Whoosh's top-N
+            # shortcuts. Both leave out what SQLite does not hold as the index has it.
+            docnums = [d for d in searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q) if d not in stale]
+            page = min(page, max(1, -(-len(docnums) // page_size)))  # past the end: the last page
+            mask = {"mask": stale} if stale else {}
+            results = searcher.search(q, limit=page * page_size, filter=filter_q, **sortedby, **mask)
+            facets = self.facet_table(searcher).count(docnums)
+            page_hits = results[(page - 1) * page_size : page * page_size]
+            rows = self._rows(conn, [hit["id"] for hit in page_hits])
         query_words = self.query_words(text)
         text_terms = self.text_terms(q, searcher)
         hits = []
         for hit in page_hits:
             row = rows.get(hit["id"])
-            if row is None:  # the index is ahead of a database being rewritten; skip rather than fail
+            if row is None:  # masked above; only a writer that bypasses the generation could get here
                 continue
             hits.append(
                 {
@@ -434,6 +496,7 @@ class Archive:
             filters={k: list(v) for k, v in (filters or {}).items()},
             exact_names=exact_names,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            unindexed=unindexed,
         )
 
     @staticmethod
@@ -448,33 +511,30 @@ class Archive:
             out.extend(names.words(token))
         return out
 
-    def _rows(self, ids: list[str]) -> dict[str, dict]:
+    @staticmethod
+    def _rows(conn, ids: list[str]) -> dict[str, dict]:
         if not ids:
             return {}
-        db = sqlite_utils.Database(self.db_path)
-        try:
-            marks = ",".join("?" * len(ids))
-            rows = {row["id"]: row for row in db.query(f"select * from testimonies where id in ({marks})", ids)}
-            for row in rows.values():
-                row["subject_list"] = []
-            for subject in db.query(
-                f"""select ts.testimony_id, p.name, p.is_pseudonym, ts.relationship, ts.status
-                from testimony_subjects ts left join people p on p.id = ts.person_id where ts.testimony_id in ({marks})
-                order by ts.testimony_id, ts.position""",
-                ids,
-            ):
-                rows[subject["testimony_id"]]["subject_list"].append(
-                    {
-                        "name": subject["name"],
-                        "is_pseudonym": bool(subject["is_pseudonym"]),
-                        "display": display_name(subject["name"], subject["is_pseudonym"]) if subject["name"] else None,
-                        "relationship": subject["relationship"],
-                        "status": subject["status"],
-                    }
-                )
-            return rows
-        finally:
-            db.close()
+        marks = ",".join("?" * len(ids))
+        rows = {row["id"]: dict(row) for row in conn.execute(f"select * from testimonies where id in ({marks})", ids)}
+        for row in rows.values():
+            row["subject_list"] = []
+        for subject in conn.execute(
+            f"""select ts.testimony_id, p.name, p.is_pseudonym, ts.relationship, ts.status
+            from testimony_subjects ts left join people p on p.id = ts.person_id where ts.testimony_id in ({marks})
+            order by ts.testimony_id, ts.position""",
+            ids,
+        ):
+            rows[subject["testimony_id"]]["subject_list"].append(
+                {
+                    "name": subject["name"],
+                    "is_pseudonym": bool(subject["is_pseudonym"]),
+                    "display": display_name(subject["name"], subject["is_pseudonym"]) if subject["name"] else None,
+                    "relationship": subject["relationship"],
+                    "status": subject["status"],
+                }
+            )
+        return rows
 
     @staticmethod
     def text_terms(q, searcher) -> dict[str, set[str]]:

@@ -39,7 +39,7 @@ INDEX_NAME = "testimonies"
 GENERATION_FILE = "GENERATION"
 VERSION_FILE = "VERSION"
 # Bump when the schema or analysis changes: an index of another version is rebuilt, never mixed.
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 LOCK_TIMEOUT = 30.0
 BATCH = 1000
 
@@ -344,6 +344,7 @@ def document(row: dict, subjects: list[tuple[str, int]]) -> dict:
         "facets": json.dumps(
             {
                 "id": row["id"],
+                "hash": row["content_hash"],
                 "role": row["role"],
                 "status": statuses,
                 "relationship": relationships,
@@ -373,11 +374,20 @@ class Updater:
 
     def __init__(self, db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT):
         self.db, self.index_dir, self.timeout = db, Path(index_dir), timeout
+        self.generation = None  # the database generation the index reflects once this writer commits
 
     def __enter__(self):
         self._writer = writer(self.index_dir, self.timeout)
         self.w = self._writer.__enter__()
+        self.generation = db_generation(self.db)
         return self
+
+    def applied(self, generation: int | None) -> None:
+        """The changes of this database generation are in the writer. Generations are stamped only while
+        they follow one another: a change some other writer made in between leaves the stamp behind the
+        database, so search keeps masking and the next `catch_up` repairs it."""
+        if generation is not None and generation == self.generation + 1:
+            self.generation = generation
 
     def add(self, testimony_ids: list[str]) -> None:
         """Testimonies new to the archive (so not in the index: `catch_up` ran first) or just deleted."""
@@ -398,7 +408,8 @@ class Updater:
 
         Cheap when nothing happened: the generations match and nothing is read.
         """
-        if not force and read_generation(self.index_dir) == db_generation(self.db):
+        self.generation = db_generation(self.db)
+        if not force and read_generation(self.index_dir) == self.generation:
             return 0
         differences = diff(self.db, self.index_dir)
         self.replace(differences["missing"] + differences["outdated"] + differences["duplicated"])
@@ -408,7 +419,7 @@ class Updater:
     def __exit__(self, *exc_info):
         self._writer.__exit__(*exc_info)
         if exc_info[0] is None:
-            write_generation(self.index_dir, db_generation(self.db))
+            write_generation(self.index_dir, self.generation)
         return False
 
 
@@ -470,29 +481,50 @@ def rebuild(
     index_dir = Path(index_dir).absolute()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     guard = hold_lock(index_dir, timeout) if exists(index_dir) and not locked else None
-    build_dir = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", dir=index_dir.parent))
-    count = 0
+    build_dir = new_build_dir(index_dir)
     try:
-        with writer(build_dir) as w:
-            for doc in documents(db):
-                w.add_document(**doc)
-                count += 1
-                if progress:
-                    progress(1)
-        write_generation(build_dir, db_generation(db))
-        old_dir = None
-        if index_dir.exists():
-            old_dir = index_dir.with_name(f".{index_dir.name}.old.{os.getpid()}")
-            os.replace(index_dir, old_dir)
-        os.replace(build_dir, index_dir)
-        if old_dir:
-            shutil.rmtree(old_dir, ignore_errors=True)
+        count = build(db, build_dir, progress)
+        swap_in(build_dir, index_dir)
     finally:
         if guard is not None:
             guard.release()
         if build_dir.exists():
             shutil.rmtree(build_dir, ignore_errors=True)
     return count
+
+
+def new_build_dir(index_dir: Path) -> Path:
+    """An empty folder beside the index (same file system, so the swap is a rename)."""
+    index_dir = Path(index_dir).absolute()
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.", dir=index_dir.parent))
+
+
+def build(db: sqlite_utils.Database, build_dir: Path, progress=None) -> int:
+    """Index every testimony of `db` into the empty folder `build_dir`, stamped with the generation read
+    before the first row (a change made meanwhile leaves the stamp behind: masked, then repaired)."""
+    generation = db_generation(db)
+    count = 0
+    with writer(build_dir) as w:
+        for doc in documents(db):
+            w.add_document(**doc)
+            count += 1
+            if progress:
+                progress(1)
+    write_generation(build_dir, generation)
+    return count
+
+
+def swap_in(build_dir: Path, index_dir: Path) -> None:
+    """Put a built index in place of the old one (two renames; searchers reopen on the new GENERATION)."""
+    index_dir = Path(index_dir).absolute()
+    old_dir = None
+    if index_dir.exists():
+        old_dir = index_dir.with_name(f".{index_dir.name}.old.{os.getpid()}")
+        os.replace(index_dir, old_dir)
+    os.replace(build_dir, index_dir)
+    if old_dir:
+        shutil.rmtree(old_dir, ignore_errors=True)
 
 
 def doc_count(index_dir: Path) -> int | None:

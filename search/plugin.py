@@ -5,24 +5,33 @@
 - `/-/search` (and `/-/search.json`) is a ranked search page with highlighted snippets, clickable
   facets, pagination and the name-variant explanation, each hit linking to its row;
 - a pseudonym marker beside every pseudonymous name, and a ready-to-copy citation on each
-  testimony's row page.
+  testimony's row page;
+- the gate: while any database it serves is a full archive, Datasette answers 403 to everyone but the
+  archivist, however it was started (`datasette archive.db`, `testimony serve`, `Datasette([...])`).
 
 Everything rendered is escaped: snippets arrive from `search.api` already escaped (only `<mark>` is
 markup), and every other value goes through Jinja's autoescape or `markupsafe.escape`.
 """
 
 import asyncio
+import contextvars
 import json
+import sqlite3
+import sys
 import threading
 import urllib.parse
 from pathlib import Path
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.filters import FilterArguments
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
+
+from ingest import crypto
+from ingest.db import ARCHIVE_TABLES, kind_of
 
 from . import api as search_api
 from . import index as search_index
@@ -95,17 +104,20 @@ def filters_from_request(request, database, table, datasette):
 
     async def inner():
         try:
-            ids = await run_search(datasette, database, "matching_ids", text, exact_names=exact)
+            ids, unindexed = await run_search(datasette, database, "matching", text, exact_names=exact)
         except search_api.SearchError as error:
             return FilterArguments(
                 ["0"], human_descriptions=[f"search error: {error}"], extra_context={"search_error": str(error)}
             )
         except FileNotFoundError as error:
             return FilterArguments(["0"], human_descriptions=[f"search unavailable: {error}"])
+        described = f'search matches "{text}"'
+        if unindexed:
+            described += f" ({unindexed} testimonies not in the search index yet: the archive is being updated)"
         return FilterArguments(
             ["id in (select value from json_each(:_testimony_search_ids))"],
             {"_testimony_search_ids": json.dumps(ids)},
-            [f'search matches "{text}"'],
+            [described],
         )
 
     return inner
@@ -181,6 +193,10 @@ def render_cell(row, value, column, table, database, datasette):
             return Markup('<a href="{}">{}</a>').format(url, pseudonym_name(name, flag))
 
         return speaker_cell
+    if table == "private_fields" and column == "value" and str(value).startswith("gAAAA"):  # a Fernet token
+        # Only a full archive has this table, and the gate shows it to the archivist alone. Encrypted at
+        # rest, shown in clear on the page when this server holds the archive key; never in JSON or CSV.
+        return private_value(value)
     if table == "people" and column == "name":
         if "is_pseudonym" in keys:
             return pseudonym_name(value, row["is_pseudonym"])
@@ -206,6 +222,14 @@ def render_cell(row, value, column, table, database, datasette):
 
         return inner
     return None
+
+
+def private_value(token: str) -> Markup:
+    try:
+        key = crypto.load_key()
+        return escape(key.decrypt(token)) if key else Markup("<em>encrypted (no archive key on this server)</em>")
+    except crypto.KeyProblem:
+        return Markup("<em>encrypted with another key</em>")
 
 
 @hookimpl
@@ -331,3 +355,135 @@ async def search_page(request, datasette):
         ),
         status=status,
     )
+
+
+# The gate. A full archive (what `testimony ingest` writes) holds restricted testimonies, private fields,
+# file paths, takedown reasons and the audit log. `datasette archive.db` loads this plugin too, so the
+# rule "a full archive is served only to the archivist" is kept here, where every way of starting
+# Datasette goes through, not in `testimony serve`.
+
+ARCHIVIST = "archivist"  # the account datasette-auth-passwords logs in; `--root` is not it
+PASSWORD_ENV = "TESTIMONY_ARCHIVIST_PASSWORD_HASH"  # noqa: S105 - the name of a variable, not a secret
+FULL_ARCHIVE = "full"
+PUBLIC_ARCHIVE = "public"
+INTERNAL_DATABASE = "_internal"  # Datasette's own catalogue of what it serves
+
+# Which served databases are full archives, asked once per request (see gate_memo) and never kept
+# longer: a database served empty becomes a full archive as soon as `testimony ingest` writes into it.
+# Keyed by id(datasette), in case one Datasette's request asks another.
+_request_memo: contextvars.ContextVar[dict[int, list[str]] | None] = contextvars.ContextVar(
+    "testimony_gate", default=None
+)
+
+
+async def archive_kind(database) -> str | None:
+    """FULL_ARCHIVE, PUBLIC_ARCHIVE, or None for a database that is not an archive (`ingest.db.kind_of`
+    decides, from the tables and the mark `publish` leaves). A database that cannot be read counts as
+    full, so an error locks rather than opens."""
+    names = ARCHIVE_TABLES
+    try:
+        found = await database.execute(
+            f"select name from sqlite_master where type = 'table' and lower(name) in ({', '.join('?' * len(names))})",
+            names,
+        )
+        tables = {row[0] for row in found.rows}
+        published = False
+        if "archive_meta" in {name.lower() for name in tables}:
+            published = bool((await database.execute("select 1 from archive_meta where key = 'published_at'")).rows)
+    except (sqlite3.Error, QueryInterrupted):
+        return FULL_ARCHIVE
+    return kind_of(tables, published)
+
+
+async def full_archives(datasette) -> list[str]:
+    """The names of the served databases that are full archives."""
+    memo = _request_memo.get()
+    if memo is not None and id(datasette) in memo:
+        return memo[id(datasette)]
+    names = [
+        name
+        for name, database in list(datasette.databases.items())
+        if name != INTERNAL_DATABASE and await archive_kind(database) == FULL_ARCHIVE
+    ]
+    if memo is not None:
+        memo[id(datasette)] = names
+    return names
+
+
+def is_archivist(actor) -> bool:
+    return bool(actor) and actor.get("id") == ARCHIVIST
+
+
+NO_CACHE = (b"cache-control", b"no-cache")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """One look at sqlite_master per database per request, however many permission checks a page makes;
+    and no page kept by a browser or proxy (a taken-down testimony must not outlive its takedown there),
+    whatever `default_cache_ttl` the server was started with. Static assets keep their caching."""
+
+    def wrap(app):
+        async def gate_memo(scope, receive, send):
+            if scope["type"] != "http":  # the lifespan task lives as long as the server: no memo there
+                return await app(scope, receive, send)
+            static = scope.get("path", "").startswith("/-/static")
+
+            async def send_uncached(message):
+                if message["type"] == "http.response.start" and not static:
+                    headers = [h for h in message.get("headers", []) if h[0].lower() != b"cache-control"]
+                    message = dict(message, headers=[*headers, NO_CACHE])
+                await send(message)
+
+            token = _request_memo.set({})
+            try:
+                await app(scope, receive, send_uncached)
+            finally:
+                _request_memo.reset(token)
+
+        return gate_memo
+
+    return wrap
+
+
+@hookimpl(trylast=True)
+def permission_allowed(datasette, actor, action, resource):
+    """While a full archive is served, everything is refused to everyone but the archivist.
+
+    trylast: Datasette keeps the last answer that is not None, so this one overrides `allow` blocks,
+    `--root` and other plugins. For the archivist it has no opinion, and the usual rules apply.
+    """
+
+    async def inner():
+        if is_archivist(actor):
+            return None
+        if await full_archives(datasette):
+            return False
+        return None
+
+    return inner
+
+
+def locked_warning(datasette, full: list[str]) -> str:
+    """One line for the console of a server that serves a full archive nobody can log in to."""
+    paths = [str(datasette.databases[name].path or name) for name in full]
+    others = [name for name in datasette.databases if name != INTERNAL_DATABASE and name not in full]
+    archive = paths[0] if len(paths) == 1 else "ARCHIVE"
+    return (
+        f"testimony: {', '.join(paths)} {'is a full archive' if len(paths) == 1 else 'are full archives'} "
+        "(restricted testimonies, private fields, file paths, the audit log) and no archivist login is "
+        f"configured: the instance is locked, every page{' (' + ', '.join(others) + ' too)' if others else ''} "
+        f"answers 403. To serve it, publish the public archive (testimony publish --db {archive} --out "
+        f"public.db) and serve that, or configure the archivist login ({PASSWORD_ENV} with testimony serve)."
+    )
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        full = await full_archives(datasette)
+        login = (datasette.plugin_config("datasette-auth-passwords") or {}).get(f"{ARCHIVIST}_password_hash")
+        if full and not login:
+            print(locked_warning(datasette, full), file=sys.stderr)
+
+    return inner

@@ -12,11 +12,10 @@ import yaml
 from datasette.app import Datasette
 
 from . import index as search_index
+from .plugin import ARCHIVIST, PASSWORD_ENV  # one definition, shared with the plugin's gate
 
 METADATA_PATH = Path(__file__).resolve().parent.parent / "metadata.yml"
 METADATA_DATABASE_KEY = "archive"
-PASSWORD_ENV = "TESTIMONY_ARCHIVIST_PASSWORD_HASH"  # noqa: S105 - the name of a variable, not a secret
-ARCHIVIST = "archivist"
 
 # Defaults for serving an archive of sensitive material in public.
 SETTINGS = {
@@ -26,7 +25,8 @@ SETTINGS = {
     "max_returned_rows": 1000,
     "default_page_size": 50,
     "allow_signed_tokens": False,
-    "default_cache_ttl": 60,
+    # No caching: a browser or a proxy would keep a page of a taken-down testimony for as long as it lasts.
+    "default_cache_ttl": 0,
 }
 
 
@@ -51,7 +51,8 @@ def make_datasette(
     """A Datasette serving one archive with the project's metadata, plugin and public-serving defaults.
 
     With `require_login`, every page needs the archivist's login (datasette-auth-passwords, the password
-    hash read from the TESTIMONY_ARCHIVIST_PASSWORD_HASH environment variable, never from a file).
+    hash read from the TESTIMONY_ARCHIVIST_PASSWORD_HASH environment variable, never from a file). A full
+    archive is locked to everyone else by the plugin's gate whether or not this is asked.
     """
     db_path = Path(db_path)
     index_dir = Path(index_dir) if index_dir else search_index.index_dir_for(db_path)

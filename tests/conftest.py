@@ -1,5 +1,6 @@
 """Shared fixtures: real SQLite files and real Whoosh indexes, built from the sample data or small files."""
 
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -8,8 +9,8 @@ import pytest
 import sqlite_utils
 from typer.testing import CliRunner
 
+from ingest import crypto, load
 from ingest import db as archive_db
-from ingest import load
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -22,6 +23,15 @@ FACET_NAMES = {"role", "status", "relationship", "publisher", "tags", "year", "l
 
 def fixture(name: str) -> Path:
     return FIXTURES / name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def archive_key_file(tmp_path_factory) -> Path:
+    """Every test (and every process it starts) uses an archive key of its own, never a developer's."""
+    path = tmp_path_factory.mktemp("key") / "archive.key"
+    crypto.generate_key(path)
+    os.environ[crypto.KEY_ENV] = str(path)
+    return path
 
 
 @pytest.fixture

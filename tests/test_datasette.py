@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest import db as archive_db
-from ingest import load
+from ingest import load, privacy
 from search.serve import make_datasette
 
 from .conftest import DATA, FACET_NAMES, fixture, rows
@@ -24,9 +24,12 @@ def archive_path(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("web-sources")
     shutil.copytree(DATA, folder / "data")
     shutil.copy(fixture("sources/hostile.yml"), folder / "hostile.yml")
-    path = tmp_path_factory.mktemp("web") / f"{DB}.db"
-    report = load.ingest_paths(archive_db.open_archive(path), Path(f"{path}.whoosh"), [folder])
+    full = tmp_path_factory.mktemp("web-full") / "full.db"
+    report = load.ingest_paths(archive_db.open_archive(full), Path(f"{full}.whoosh"), [folder])
     assert report.exit_code == 0, report.summary()
+    # What is served to the public is the public archive (a full one is locked without a login).
+    path = tmp_path_factory.mktemp("web") / f"{DB}.db"
+    privacy.publish(full, path)
     return path
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest import crypto, load, privacy
 from ingest import db as archive_db
-from ingest import load, privacy
 from ingest.cli import app
 from search.serve import PASSWORD_ENV, make_datasette
 
@@ -43,13 +43,13 @@ def file_bytes(db: Path) -> bytes:
     return b"".join(path.read_bytes() for path in paths if path.is_file()).lower()
 
 
-async def crawl(datasette, database: str) -> str:
+async def crawl(datasette, database: str, cookies=None) -> str:
     """Every page a visitor can reach: tables (hidden too) as HTML, JSON and CSV, every row page,
     arbitrary SQL over every table, canned queries, the search page and `_search`."""
     seen = []
 
     async def get(url):
-        response = await datasette.client.get(url)
+        response = await datasette.client.get(url, cookies=cookies)
         assert response.status_code < 500, (url, response.status_code)
         seen.append(response.text)
         return response
@@ -83,9 +83,11 @@ async def crawl(datasette, database: str) -> str:
         await get(f"/{database}/testimonies?_search={prefix}")
         await get(f"/{database}/testimonies.csv?_search={prefix}")
         # ... and by the word itself, keeping what the answer holds but not the echo.
-        answer = (await datasette.client.get(f"/-/search.json?q={word}&size=100")).json()
+        answer = (await datasette.client.get(f"/-/search.json?q={word}&size=100", cookies=cookies)).json()
         seen.append(json.dumps({k: v for k, v in answer.items() if k != "query"}, ensure_ascii=False))
-        table = (await datasette.client.get(f"/{database}/testimonies.json?_search={word}&_shape=objects")).json()
+        table = (
+            await datasette.client.get(f"/{database}/testimonies.json?_search={word}&_shape=objects", cookies=cookies)
+        ).json()
         seen.append(json.dumps(table.get("rows"), ensure_ascii=False))
     await get("/-/search.json?q=&size=100")
     return "\n".join(seen).lower()
@@ -111,14 +113,29 @@ def archives(tmp_path):
     return full, public
 
 
+def archivist(datasette) -> dict:
+    return {"ds_actor": datasette.sign({"a": {"id": "archivist"}}, "actor")}
+
+
+def private_values(full: Path) -> str:
+    """The full archive's private fields, decrypted with the archive key."""
+    key = crypto.load_key()
+    return " ".join(key.decrypt(r["value"]) for r in rows(full, "select value from private_fields")).lower()
+
+
 async def test_red_team_public_archive_leaks_nothing(runner, archives):
     full, public = archives
-    # Positive controls: every marker is in the full archive, so the hunt below can fail.
+    # Positive controls: every marker is in the full archive, so the hunt below can fail. Private fields
+    # are there encrypted: readable with the key, and not in the file's bytes.
     full_bytes = file_bytes(full)
-    for marker in HIDDEN + [TAKEDOWN_MARKER]:
+    for marker in RESTRICTED_MARKERS + [TAKEDOWN_MARKER]:
         assert marker.encode() in full_bytes, marker
-    full_pages = await crawl(make_datasette(full), "archive")
-    assert all(marker in full_pages for marker in ["zqrealname", "zqrestricted", "zqsourcetitle"])
+    for marker in PRIVATE_MARKERS:
+        assert marker in private_values(full), marker
+        assert marker.encode() not in full_bytes, marker
+    full_datasette = make_datasette(full)
+    full_pages = await crawl(full_datasette, "archive", archivist(full_datasette))
+    assert all(marker in full_pages for marker in ["zqrestricted", "zqsourcetitle", "zqspeaker"])
 
     public_pages = await crawl(make_datasette(public), "public")
     public_cli = cli_search(runner, public)
@@ -156,7 +173,8 @@ async def test_takedown_removes_a_testimony_everywhere_and_stays_down(runner, ar
     assert result.exit_code == 0, result.output
     for db, name in ((public, "public"), (full, "archive")):
         assert TAKEDOWN_MARKER.encode() not in file_bytes(db), name
-        assert TAKEDOWN_MARKER not in await crawl(make_datasette(db), name), name
+        datasette = make_datasette(db)
+        assert TAKEDOWN_MARKER not in await crawl(datasette, name, archivist(datasette)), name
         assert TAKEDOWN_MARKER not in cli_search(runner, db), name
     # A tombstone and an audit entry, with no content.
     assert rows(full, "select testimony_id, reason from tombstones") == [
@@ -184,30 +202,36 @@ async def test_takedown_removes_a_testimony_everywhere_and_stays_down(runner, ar
     assert [r["action"] for r in rows(full, "select action from audit_log order by id")] == ["takedown", "restore"]
 
 
-def test_takedown_of_a_persons_testimonies(runner, archives):
+def test_takedown_of_a_person_names_exactly_one_person(runner, archives):
     full, public = archives
-    result = runner.invoke(
-        app,
-        [
-            "takedown",
-            "--person",
-            "Gulbahar",
-            "--reason",
-            "request",
-            "--db",
-            str(full),
-            "--public",
-            str(public),
-            "--json",
-        ],
-    )
+
+    def takedown(*args):
+        return runner.invoke(
+            app, ["takedown", *args, "--reason", "request", "--db", str(full), "--public", str(public), "--json"]
+        )
+
+    # Gulbahar* speaks in two sources: a pseudonym belongs to its source, so these are two people.
+    ambiguous = takedown("--person", "Gulbahar*")
+    assert ambiguous.exit_code == 2
+    assert "'Gulbahar*' names 2 people" in ambiguous.output
+    assert "Mixed public and restricted testimonies" in ambiguous.output
+    # The real-name form is another person, and there is none.
+    missing = takedown("--person", "Gulbahar")
+    assert missing.exit_code == 2 and "there is a pseudonymous Gulbahar*" in missing.output
+    person_id = rows(
+        full,
+        """select distinct p.id from people p join testimonies t on t.speaker_id = p.id
+        join sources s on s.id = t.source_id where p.name = 'Gulbahar' and s.title like 'Mixed%'""",
+    )[0]["id"]
+    result = takedown("--person", person_id)
     assert result.exit_code == 0, result.output
-    taken = json.loads(result.output)["testimonies"]
-    assert len(taken) == 2  # her testimony in the sample data and in the fixture
+    assert len(json.loads(result.output)["testimonies"]) == 1
     for db in (full, public):
-        assert rows(db, "select count(*) as n from testimonies where speaker = 'Gulbahar'") == [{"n": 0}]
+        assert rows(db, "select count(*) as n from people where id = ?", [person_id]) == [{"n": 0}]
+    # The other Gulbahar* is untouched.
+    assert rows(full, "select count(*) as n from testimonies where speaker = 'Gulbahar'") == [{"n": 1}]
     assert runner.invoke(app, ["takedown", "nope", "--reason", "x", "--db", str(full)]).exit_code == 2
-    assert runner.invoke(app, ["takedown", "--person", "Gulbahar", "--db", str(full)]).exit_code == 2  # no reason
+    assert runner.invoke(app, ["takedown", "--person", "Gulbahar*", "--db", str(full)]).exit_code == 2  # no reason
 
 
 def test_serve_refuses_a_full_archive_with_restricted_material(runner, archives, monkeypatch):
@@ -241,7 +265,14 @@ async def test_full_archive_behind_a_login(archives, monkeypatch):
     response = await datasette.client.get("/-/search.json?q=checkpoint", cookies=cookies)
     assert response.status_code == 200 and response.json()["total"] == 1
     page = await datasette.client.get("/archive/private_fields.json?_shape=objects", cookies=cookies)
-    assert page.status_code == 200 and "zqrealname" in page.text.lower()
+    assert page.status_code == 200 and len(page.json()["rows"]) == 5
+    # Encrypted at rest: even the archivist's JSON carries tokens, never the values.
+    assert "zqrealname" not in page.text.lower()
+    restricted = await datasette.client.get("/archive/testimonies.json?_search=checkpoint", cookies=cookies)
+    assert "zqrestricted" in restricted.text.lower()
+    # The archivist's HTML page shows them decrypted (this server holds the archive key).
+    html = await datasette.client.get("/archive/private_fields", cookies=cookies)
+    assert html.status_code == 200 and "Zqrealname Alpha" in html.text
 
 
 def test_public_archive_is_rebuilt_not_patched(archives):

@@ -117,7 +117,8 @@ def test_cjk_text_is_searchable_by_bigrams(archive):
 def test_arabic_script_text_is_searchable(archive):
     result = archive.search("language:ug")
     assert result.total == 1
-    word = archive._rows([result.hits[0]["id"]])[result.hits[0]["id"]]["text"].split()[0]
+    with archive.reading() as conn:
+        word = archive._rows(conn, [result.hits[0]["id"]])[result.hits[0]["id"]]["text"].split()[0]
     assert archive.search(word).total >= 1
 
 

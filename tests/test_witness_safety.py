@@ -1,0 +1,625 @@
+"""Witness safety under real use: default paths, edited files, takedowns that stick, pseudonyms scoped to
+their source, private fields encrypted at rest, read-only commands that never write, empty archives.
+
+Each test is one way the archive was found to fail when used as archivists and journalists use it.
+"""
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ingest import crypto
+from ingest import db as archive_db
+from ingest.cli import app
+from ingest.normalize import person_id
+from search import api as search_api
+from search import index as search_index
+from search.serve import make_datasette
+
+from .conftest import DATA, FIXTURES, fixture, rows, write
+
+TAKEDOWN_TEXT = "My sister Zqtakedown foxtrot was sentenced without a lawyer."
+
+
+def invoke(runner, *args):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def ingest(runner, db, *paths, json_output=True):
+    result = invoke(runner, "ingest", *paths, "--db", db, *(["--json"] if json_output else []))
+    return result, (json.loads(result.stdout) if json_output and result.stdout.strip().startswith("{") else None)
+
+
+def file_bytes(*paths: Path) -> bytes:
+    """Every file of these databases (with -wal and -shm) and index folders, lower-cased."""
+    found = []
+    for path in paths:
+        path = Path(path)
+        candidates = [path, Path(f"{path}-wal"), Path(f"{path}-shm")] if path.suffix == ".db" else []
+        candidates += sorted(path.glob("*")) if path.is_dir() else []
+        found += [c for c in candidates if c.is_file()]
+    return b"".join(p.read_bytes() for p in found).lower()
+
+
+@pytest.fixture
+def sources(tmp_path) -> Path:
+    folder = tmp_path / "sources"
+    shutil.copytree(DATA, folder / "data")
+    shutil.copy(fixture("sources/restricted.yml"), folder)
+    return folder
+
+
+@pytest.fixture
+def full(runner, tmp_path, sources) -> Path:
+    db = tmp_path / "data" / "archive.db"
+    result, summary = ingest(runner, db, sources)
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def takedown_id(db: Path) -> str:
+    return rows(db, "select id from testimonies where text like '%Zqtakedown%'")[0]["id"]
+
+
+# -- one published target ------------------------------------------------------------------------------
+
+
+def test_takedown_with_the_defaults_reaches_every_published_copy(runner, full, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # The archivist's habit: publish with the defaults, then once more somewhere else with its own index.
+    assert invoke(runner, "publish", "--db", "data/archive.db").exit_code == 0
+    result = invoke(runner, "publish", "--db", "data/archive.db", "--out", "www/pub.db", "--index", "other")
+    assert result.exit_code == 0, result.output
+    default_copy, other_copy = tmp_path / "data" / "public.db", tmp_path / "www" / "pub.db"
+    listed = json.loads(invoke(runner, "copies", "--db", "data/archive.db", "--json").stdout)
+    assert {(c["path"], c["index_dir"]) for c in listed} == {
+        (str(default_copy), str(tmp_path / "data" / "public.db.whoosh")),
+        (str(other_copy), str(tmp_path / "other")),
+    }
+    # Positive control: the marker is in both copies and both indexes.
+    for copy, index in ((default_copy, f"{default_copy}.whoosh"), (other_copy, tmp_path / "other")):
+        assert b"zqtakedown" in file_bytes(copy), copy
+        assert search_api.search(copy, index, "zqtakedown").total == 1
+
+    result = invoke(runner, "takedown", takedown_id(full), "--reason", "family asked", "--db", "data/archive.db")
+    assert result.exit_code == 0, result.output
+    assert "2 public copies" in result.stdout
+    for copy, index in ((default_copy, Path(f"{default_copy}.whoosh")), (other_copy, tmp_path / "other")):
+        assert b"zqtakedown" not in file_bytes(copy, index), copy
+        assert search_api.search(copy, index, "zqtakedown").total == 0
+        assert invoke(runner, "verify", "--db", copy, "--index", index).exit_code == 0
+    assert b"zqtakedown" not in file_bytes(full, Path(f"{full}.whoosh"))
+    assert invoke(runner, "verify", "--db", "data/archive.db").exit_code == 0
+
+
+def test_a_copy_the_takedown_cannot_reach_is_named_and_fails_the_command(runner, full, tmp_path):
+    public = tmp_path / "data" / "public.db"
+    assert invoke(runner, "publish", "--db", full).exit_code == 0
+    moved = tmp_path / "moved" / "public.db"
+    moved.parent.mkdir()
+    shutil.move(public, moved)
+    shutil.move(f"{public}.whoosh", f"{moved}.whoosh")
+    testimony = takedown_id(full)
+    result = invoke(runner, "takedown", testimony, "--reason", "threats", "--db", full)
+    assert result.exit_code == 1
+    assert f"the public copy {public} was not reached: no file there" in result.output
+    assert "--public NEW_PATH" in result.output
+    # The tombstone is there anyway, and the full archive is done.
+    assert rows(full, "select testimony_id from tombstones") == [{"testimony_id": testimony}]
+    assert rows(full, "select count(*) as n from testimonies where id = ?", [testimony]) == [{"n": 0}]
+    # Run again with the new place: the moved copy is reached; the lost place is forgotten explicitly.
+    again = invoke(runner, "takedown", testimony, "--reason", "threats", "--db", full, "--public", moved)
+    assert again.exit_code == 1 and str(moved) in again.stdout  # the old place is still recorded and missing
+    assert b"zqtakedown" not in file_bytes(moved, Path(f"{moved}.whoosh"))
+    assert invoke(runner, "copies", "--db", full, "--forget", public).exit_code == 0
+    last = invoke(runner, "takedown", testimony, "--reason", "threats", "--db", full)
+    assert last.exit_code == 0, last.output
+
+
+def test_publish_refuses_to_overwrite_what_is_not_a_public_archive(runner, full, tmp_path):
+    result = invoke(runner, "publish", "--db", full, "--out", full.with_name("copy.db"))
+    assert result.exit_code == 0
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table notes (body text)").connection.commit()
+    before = other.read_bytes()
+    refused = invoke(runner, "publish", "--db", full, "--out", other)
+    assert refused.exit_code == 2 and "is not a public archive: publish will not overwrite it" in refused.output
+    assert other.read_bytes() == before
+    second_full = tmp_path / "second" / "archive.db"
+    ingest(runner, second_full, DATA)
+    refused = invoke(runner, "publish", "--db", full, "--out", second_full)
+    assert refused.exit_code == 2 and "is a full archive" in refused.output
+
+
+# -- takedowns that stick -----------------------------------------------------------------------------
+
+
+EDITS = {
+    "one character of the text": lambda text: text.replace("lawyer.", "lawyer!"),
+    "a word of the text": lambda text: text.replace("sentenced", "convicted"),
+    "the speaker": None,
+    "the source url": None,
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_edited_copy_of_a_taken_down_testimony_is_withheld(runner, full, sources, edit):
+    testimony = takedown_id(full)
+    assert invoke(runner, "takedown", testimony, "--reason", "family asked", "--db", full).exit_code == 0
+    path = sources / "restricted.yml"
+    text = path.read_text(encoding="utf-8")
+    if edit == "the speaker":
+        text = text.replace("speaker: Meryem Tash", "speaker: Meryam Tash")
+    elif edit == "the source url":
+        text = text.replace("https://example.org/test/restricted", "https://example.org/test/restricted-v2")
+    else:
+        text = text.replace(TAKEDOWN_TEXT, EDITS[edit](TAKEDOWN_TEXT))
+    assert text != path.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+
+    result, summary = ingest(runner, full, sources)
+    assert result.exit_code == 0, result.output
+    assert summary["withheld"] == 1, summary
+    (detail,) = summary["withheld_details"]
+    assert detail["reason"].startswith(f"matches takedown {testimony} of ")
+    assert detail["file"] == str(path) and detail["testimony"] == "testimonies[2]"
+    assert rows(full, "select count(*) as n from testimonies where text like '%Zqtakedown%'") == [{"n": 0}]
+    # The rest of the file went in (an unrelated testimony is not caught by the rule).
+    assert rows(full, "select count(*) as n from testimonies where text like '%write to him every month%'") == [
+        {"n": 1}
+    ]
+    public = full.with_name("public.db")
+    assert invoke(runner, "publish", "--db", full).exit_code == 0
+    assert b"zqtakedown" not in file_bytes(public)
+
+
+def test_a_moved_file_and_another_sources_copy_are_withheld_and_a_clearance_lets_one_through(
+    runner, full, sources, tmp_path
+):
+    testimony = takedown_id(full)
+    assert invoke(runner, "takedown", testimony, "--reason", "family asked", "--db", full).exit_code == 0
+    # The same file moved to another folder: the same id.
+    moved = tmp_path / "elsewhere" / "restricted.yml"
+    moved.parent.mkdir()
+    shutil.move(sources / "restricted.yml", moved)
+    result, summary = ingest(runner, full, moved)
+    assert summary["withheld"] == 1 and summary["withheld_details"][0]["reason"].startswith("matches takedown")
+    # Another organisation quotes the same words under another speaker name, in another source.
+    reprint = write(
+        tmp_path / "reprint.yml",
+        f"""source: {{title: A reprint, publisher: Other Group, published: 2026, url: "https://example.org/reprint"}}
+testimonies:
+  - speaker: M. Tash
+    text: "{TAKEDOWN_TEXT.replace("foxtrot", "Foxtrot")}"
+  - speaker: Someone Else
+    text: "An unrelated testimony about a different detention, long enough to be compared fairly."
+""",
+    )
+    result, summary = ingest(runner, full, reprint)
+    assert result.exit_code == 0, result.output
+    assert summary["withheld"] == 1 and summary["inserted"] == 1
+    reprint_id = summary["withheld_details"][0]["id"]
+    printed = invoke(runner, "ingest", reprint, "--db", full)
+    assert f"withheld: {reprint}:testimonies[0]: matches takedown {testimony} of " in printed.stderr
+    # The archivist decides the reprint may be published: a clearance for it alone.
+    cleared = invoke(runner, "restore", reprint_id, "--reason", "checked: the family agreed to this one", "--db", full)
+    assert cleared.exit_code == 0, cleared.output
+    assert "cleared 1" in cleared.stdout
+    result, summary = ingest(runner, full, reprint, moved)
+    assert summary["inserted"] == 1 and summary["withheld"] == 1  # the reprint in; the original still down
+    assert rows(full, "select testimony_id from tombstones") == [{"testimony_id": testimony}]
+    assert [r["action"] for r in rows(full, "select action from audit_log order by id")] == ["takedown", "clear"]
+
+
+def test_publish_rechecks_every_row_against_the_takedowns(runner, full, sources):
+    """Defence in depth: a row that slipped into the full archive past ingest (here: written directly)
+    is still kept out of the public archive."""
+    testimony = takedown_id(full)
+    assert invoke(runner, "takedown", testimony, "--reason", "family asked", "--db", full).exit_code == 0
+    with sqlite3.connect(full) as conn:
+        conn.execute(
+            "update testimonies set text = ? where text like '%write to him every month%'",
+            [TAKEDOWN_TEXT.replace("foxtrot", "Foxtrot!")],
+        )
+    result = invoke(runner, "publish", "--db", full, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["withheld"] == 1
+    assert b"zqtakedown" not in file_bytes(full.with_name("public.db"))
+
+
+def test_a_takedown_also_removes_copies_already_in_the_archive(runner, full, tmp_path):
+    reprint = write(
+        tmp_path / "reprint.yml",
+        f"""source: {{title: A reprint, publisher: Other Group, published: 2026}}
+testimonies:
+  - speaker: Someone
+    text: "{TAKEDOWN_TEXT}"
+""",
+    )
+    ingest(runner, full, reprint)
+    assert rows(full, "select count(*) as n from testimonies where text like '%Zqtakedown%'") == [{"n": 2}]
+    result = invoke(runner, "takedown", takedown_id(full), "--reason", "family asked", "--db", full, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["testimonies"]) == 2 and len(report["also_matching"]) == 1
+    assert rows(full, "select count(*) as n from testimonies where text like '%Zqtakedown%'") == [{"n": 0}]
+
+
+# -- takedown --person ---------------------------------------------------------------------------------
+
+
+PERSON_FILE = """source: {{title: People, publisher: Test Rights Group, published: 2025, url: "https://example.org/people"}}
+testimonies:
+  - speaker: Realname Person
+    text: "I was detained for two years and I want the world to know it."
+  - speaker: Aysha
+    text: "My husband was taken at night and we never heard from him again."
+  - speaker: Aysha*
+    text: "They told us nothing for six months, then sent his belongings back."
+  - speaker: Another Speaker
+    subjects: [{{name: Realname Person, relationship: friend, status: released}}]
+    text: "My friend came back from the camp and could not speak about it."
+"""
+
+
+def test_takedown_person_names_exactly_one_person_and_keeps_them_out(runner, tmp_path):
+    db = tmp_path / "a.db"
+    source = write(tmp_path / "people.yml", PERSON_FILE.format())
+    ingest(runner, db, source)
+    result = invoke(runner, "takedown", "--person", "Realname Person", "--reason", "asked", "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    # Every testimony by or about the person goes, so the name leaves `people`.
+    assert len(json.loads(result.stdout)["testimonies"]) == 2
+    assert rows(db, "select count(*) as n from people where name = 'Realname Person'") == [{"n": 0}]
+    # Re-ingesting the same file does not bring the name back, nor does a new testimony naming them.
+    source.write_text(
+        PERSON_FILE.format()
+        + """  - speaker: A New Speaker
+    subjects: [{name: Realname Person, relationship: colleague, status: detained}]
+    text: "Another testimony, new to the archive, about the same person."
+""",
+        encoding="utf-8",
+    )
+    result, summary = ingest(runner, db, source)
+    assert summary["withheld"] == 3, summary
+    assert rows(db, "select count(*) as n from people where name = 'Realname Person'") == [{"n": 0}]
+    # Two by their tombstones, the new one because it names the person.
+    assert sorted(w["reason"].split(" ")[0] for w in summary["withheld_details"]) == ["matches", "matches", "names"]
+    assert "names a person taken down on " in summary["withheld_details"][-1]["reason"]
+    assert "(Realname Person)" in summary["withheld_details"][-1]["reason"]
+    # `Aysha` is the real-name person; `Aysha*` (as the archive prints her) the pseudonym: two people.
+    result = invoke(runner, "takedown", "--person", "Aysha*", "--reason", "asked", "--db", db, "--json")
+    assert result.exit_code == 0, result.output
+    assert rows(db, "select name, is_pseudonym from people where name = 'Aysha'") == [
+        {"name": "Aysha", "is_pseudonym": 0}
+    ]
+    # An unknown person is refused; a person id always works.
+    assert invoke(runner, "takedown", "--person", "Nobody", "--reason", "x", "--db", db).exit_code == 2
+    aysha = rows(db, "select id from people where name = 'Aysha'")[0]["id"]
+    assert invoke(runner, "takedown", "--person", aysha, "--reason", "asked", "--db", db).exit_code == 0
+    # A person's takedown is lifted as a whole.
+    restored = invoke(runner, "restore", "--person", "Realname Person", "--reason", "agreed", "--db", db)
+    assert restored.exit_code == 0, restored.output
+    result, summary = ingest(runner, db, source)
+    assert summary["inserted"] == 3
+    assert rows(db, "select count(*) as n from people where name = 'Realname Person'") == [{"n": 1}]
+
+
+# -- search never reports what SQLite does not hold ------------------------------------------------------
+
+
+def published(runner, full) -> tuple[Path, Path]:
+    assert invoke(runner, "publish", "--db", full).exit_code == 0
+    public = full.with_name("public.db")
+    return public, Path(f"{public}.whoosh")
+
+
+def sql_facet(db, column, where="1"):
+    return {
+        str(r["v"]): r["n"]
+        for r in rows(db, f"select {column} as v, count(*) as n from testimonies where {where} group by v")
+    }
+
+
+def test_search_masks_what_the_database_no_longer_holds(runner, full):
+    """The first instant of a takedown (or a kill -9 right after it): the database has lost a testimony, the
+    index not yet. Hits, totals and facets follow SQLite; verify names the disagreement; repair mends it."""
+    public, index = published(runner, full)
+    before = search_api.search(public, index, "")
+    victim = rows(public, "select id, publisher from testimonies where text like '%camp%' limit 1")[0]
+    with sqlite3.connect(public) as conn:  # what `takedown` does to a copy in its one transaction
+        conn.execute("delete from testimony_subjects where testimony_id = ?", [victim["id"]])
+        conn.execute("delete from testimony_tags where testimony_id = ?", [victim["id"]])
+        conn.execute("delete from testimonies where id = ?", [victim["id"]])
+        conn.execute("update archive_meta set value = value + 1 where key = 'generation'")
+    everything = search_api.search(public, index, "")
+    assert everything.total == before.total - 1 == rows(public, "select count(*) as n from testimonies")[0]["n"]
+    assert everything.unindexed == 0
+    assert everything.facets["publisher"] == dict(
+        sorted(sql_facet(public, "publisher").items(), key=lambda item: (-item[1], item[0]))
+    )
+    camp = search_api.search(public, index, "camp", page_size=100)
+    assert victim["id"] not in {hit["id"] for hit in camp.hits}
+    assert camp.total == len(camp.hits)
+    assert invoke(runner, "verify", "--db", public).exit_code == 1
+    assert invoke(runner, "verify", "--db", public, "--repair").exit_code == 0
+    assert search_api.search(public, index, "").total == everything.total
+
+
+async def test_search_says_what_the_index_does_not_cover_yet(runner, full, tmp_path):
+    """An ingest committed a file to SQLite and was killed before the index: the answer says so."""
+    index = Path(f"{full}.whoosh")
+    before = search_api.search(full, index, "")
+    extra = write(
+        tmp_path / "late.yml",
+        """source: {title: Late, publisher: Late Group, published: 2026}
+testimonies:
+  - {speaker: Late Speaker, text: "A testimony the index has not seen yet."}
+""",
+    )
+    db = archive_db.open_archive(full, archive_db.WRITE)
+    from ingest import load
+
+    load.write_file(db, load.read_file(extra), str(extra))
+    db.close()
+    answer = search_api.search(full, index, "")
+    assert answer.unindexed == 1 and answer.total == before.total
+    cli = invoke(runner, "search", "testimony", "--db", full)
+    assert "1 testimonies are not in the search index yet" in cli.stderr
+    as_json = json.loads(invoke(runner, "search", "testimony", "--db", full, "--json").stdout)
+    assert as_json["unindexed"] == 1
+
+    datasette = make_datasette(full)
+    archivist = {"ds_actor": datasette.sign({"a": {"id": "archivist"}}, "actor")}
+    page = await datasette.client.get("/-/search?q=testimony", cookies=archivist)
+    assert "1 testimony is not in the search index yet" in page.text
+    table = await datasette.client.get("/archive/testimonies?_search=testimony", cookies=archivist)
+    assert "1 testimonies not in the search index yet" in table.text
+
+
+async def test_the_served_search_masks_a_removed_testimony(runner, full):
+    public, index = published(runner, full)
+    datasette = make_datasette(public)
+    victim = takedown_id(full)
+    found = (await datasette.client.get("/-/search.json?q=zqtakedown")).json()
+    assert found["total"] == 1  # positive control
+    with sqlite3.connect(public) as conn:
+        for table in ("testimony_subjects", "testimony_tags"):
+            conn.execute(f"delete from {table} where testimony_id = ?", [victim])
+        conn.execute("delete from testimonies where id = ?", [victim])
+        conn.execute("update archive_meta set value = value + 1 where key = 'generation'")
+    gone = (await datasette.client.get("/-/search.json?q=zqtakedown")).json()
+    assert gone["total"] == 0 and gone["hits"] == []
+    table = (await datasette.client.get("/public/testimonies.json?_search=zqtakedown&_shape=objects")).json()
+    assert table["rows"] == []
+
+
+# -- pseudonyms belong to their source -------------------------------------------------------------------
+
+
+def test_a_pseudonym_is_one_person_per_source_unless_linked_by_key(runner, tmp_path):
+    db = tmp_path / "a.db"
+    for number, key in ((1, None), (2, None), (3, "patime-meridian"), (4, "patime-meridian")):
+        speaker = f"{{name: Patime*, key: {key}}}" if key else "Patime*"
+        write(
+            tmp_path / f"s{number}.yml",
+            f"""source: {{title: Source {number}, publisher: Group {number}, published: 2025,
+  url: "https://example.org/{number}"}}
+testimonies:
+  - speaker: {speaker}
+    text: "Testimony number {number} of a woman whose name was changed."
+""",
+        )
+        result, _ = ingest(runner, db, tmp_path / f"s{number}.yml")
+        assert result.exit_code == 0, result.output
+    speakers = rows(db, "select t.source_id, p.id from testimonies t join people p on p.id = t.speaker_id")
+    assert len({r["id"] for r in speakers}) == 3  # sources 1 and 2 apart, 3 and 4 linked by the key
+    one = rows(db, "select source_id from testimonies where text like '%number 1 %'")[0]["source_id"]
+    assert person_id("Patime", True, one) in {r["id"] for r in speakers}
+
+
+def test_a_csv_links_a_pseudonym_across_sources_only_by_key(runner, tmp_path):
+    db = tmp_path / "a.db"
+    csv_file = write(
+        tmp_path / "campaign.csv",
+        "source_title,source_publisher,source_published,speaker,speaker_key,text,subject_name,subject_key\n"
+        "First,Group A,2024,Patime*,pk-1,First words of hers.,Ablikim*,ab-1\n"
+        "Second,Group B,2025,Patime*,pk-1,Second words of hers.,Ablikim*,\n"
+        "Third,Group C,2025,Patime*,,Words of another Patime.,,\n",
+    )
+    result, summary = ingest(runner, db, csv_file)
+    assert result.exit_code == 0, result.output
+    assert rows(db, "select count(distinct speaker_id) as n from testimonies") == [{"n": 2}]
+    assert rows(db, "select count(distinct person_id) as n from testimony_subjects") == [{"n": 2}]
+
+
+def test_a_v3_archive_is_migrated_and_reingesting_its_files_changes_nothing(runner, tmp_path):
+    """An archive written by the previous version (a SQL dump of it, made from data/ and the fixtures):
+    the merged pseudonym is split per source, private fields are encrypted, content hashes recomputed,
+    and ingesting the same files afterwards finds every testimony unchanged."""
+    db = tmp_path / "archive.db"
+    conn = sqlite3.connect(db)
+    conn.executescript((FIXTURES / "archives" / "archive-v3.sql").read_text(encoding="utf-8"))
+    conn.close()
+    assert rows(db, "select count(*) as n from people where name = 'Patime'") == [{"n": 1}]
+    assert b"zqrealname" in db.read_bytes().lower()
+    # Read-only commands do not migrate.
+    before = db.read_bytes()
+    assert invoke(runner, "stats", "--db", db).exit_code == 0
+    assert db.read_bytes() == before
+    folder = tmp_path / "src"
+    shutil.copytree(DATA, folder / "data")
+    for name in ("pseudonyms.yml", "restricted.yml"):
+        shutil.copy(fixture(f"sources/{name}"), folder)
+    result, summary = ingest(runner, db, folder)
+    assert result.exit_code == 0, result.output
+    assert {k: summary[k] for k in ("inserted", "updated", "removed", "withheld")} == {
+        "inserted": 0,
+        "updated": 0,
+        "removed": 0,
+        "withheld": 1,  # the v3 tombstone still holds (by id)
+    }
+    assert rows(db, "select value from archive_meta where key = 'schema_version'") == [{"value": "4"}]
+    assert rows(db, "select count(*) as n from people where name = 'Patime'") == [{"n": 2}]
+    assert b"zqrealname" not in file_bytes(db)
+    assert invoke(runner, "verify", "--db", db).exit_code == 0
+
+
+# -- strictness where safety depends on it, and the key -------------------------------------------------
+
+
+def test_private_fields_are_encrypted_at_rest_and_need_the_key(runner, tmp_path, monkeypatch):
+    db = tmp_path / "a.db"
+    folder = tmp_path / "src"
+    shutil.copytree(DATA, folder / "data")
+    shutil.copy(fixture("sources/restricted.yml"), folder)
+    # Without a key, the file with private fields is refused (one line) and the others go in.
+    monkeypatch.setenv(crypto.KEY_ENV, str(tmp_path / "no-such.key"))
+    result, summary = ingest(runner, db, folder)
+    assert result.exit_code == 1
+    assert summary["errors"] == [
+        f"{folder / 'restricted.yml'}:testimonies[0]: storing private fields needs the archive key, and there is "
+        f"none at {tmp_path / 'no-such.key'}: create one with `testimony keygen` (or point {crypto.KEY_ENV} at yours)"
+    ]
+    assert summary["inserted"] == 22
+    # With a new key, it goes in, encrypted: readable with the key, absent from the file.
+    key_path = tmp_path / "my.key"
+    assert invoke(runner, "keygen", "--out", key_path).exit_code == 0
+    assert oct(key_path.stat().st_mode & 0o777) == "0o600"
+    assert invoke(runner, "keygen", "--out", key_path).exit_code == 2  # never overwritten
+    monkeypatch.setenv(crypto.KEY_ENV, str(key_path))
+    result, summary = ingest(runner, db, folder)
+    assert result.exit_code == 0, result.output
+    key = crypto.load_key()
+    values = {key.decrypt(r["value"]) for r in rows(db, "select value from private_fields")}
+    assert "Zqrealname Alpha" in values
+    assert b"zqrealname" not in file_bytes(db, Path(f"{db}.whoosh"))
+    plain = json.dumps(sorted(values))
+    assert all(
+        r["private_hash"] != hashlib.sha256(plain.encode()).hexdigest()
+        for r in rows(db, "select private_hash from testimonies where private_hash is not null")
+    )
+    # Another key is refused rather than mixed in (the file with private fields is the one that needs it).
+    other = tmp_path / "other.key"
+    crypto.generate_key(other)
+    monkeypatch.setenv(crypto.KEY_ENV, str(other))
+    result, summary = ingest(runner, db, folder)
+    assert result.exit_code == 1
+    assert summary["inserted"] == summary["updated"] == 0 and summary["unchanged"] == 22
+    (error,) = summary["errors"]
+    assert error.startswith(f"{folder / 'restricted.yml'}:testimonies[0]: this archive was written with the key ")
+
+
+# -- read-only commands never write ----------------------------------------------------------------------
+
+
+READ_ONLY = [
+    ["stats"],
+    ["verify"],
+    ["search", "camp"],
+    ["serve", "--port", "0"],
+    ["copies"],
+    ["reindex"],
+]
+WRITERS = [
+    ["restore", "abc", "--reason", "x"],
+    ["takedown", "abc", "--reason", "x"],
+    ["publish"],
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY + WRITERS, ids=lambda c: c[0])
+def test_commands_refuse_a_missing_or_unrelated_database_and_change_nothing(runner, tmp_path, command):
+    missing = tmp_path / "mistyped.db"
+    result = invoke(runner, *command, "--db", missing)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"Error: no archive at {missing}"
+    assert not missing.exists()
+    unrelated = tmp_path / "notes.db"
+    with sqlite3.connect(unrelated) as conn:
+        conn.execute("create table notes (body text)")
+    before = unrelated.read_bytes()
+    result = invoke(runner, *command, "--db", unrelated)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"Error: {unrelated} is not a testimony archive"
+    assert unrelated.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+
+
+def test_ingest_refuses_a_public_archive(runner, full):
+    assert invoke(runner, "publish", "--db", full).exit_code == 0
+    public = full.with_name("public.db")
+    before = public.read_bytes()
+    result = invoke(runner, "ingest", DATA, "--db", public)
+    assert result.exit_code == 2 and "is a public archive" in result.output
+    assert public.read_bytes() == before
+
+
+# -- what the public archive must not reveal --------------------------------------------------------------
+
+
+def test_public_positions_have_no_gaps_and_hashes_no_position(runner, full):
+    public, _ = published(runner, full)
+    source = rows(full, "select id from sources where title like 'Mixed%'")[0]["id"]
+    assert [
+        r["position"] for r in rows(full, "select position from testimonies where source_id = ? order by 1", [source])
+    ] == [0, 1, 2]
+    # The restricted testimony in the middle leaves no gap in the public copy.
+    assert [
+        r["position"] for r in rows(public, "select position from testimonies where source_id = ? order by 1", [source])
+    ] == [0, 1]
+    # Nor after a takedown.
+    invoke(runner, "takedown", takedown_id(full), "--reason", "asked", "--db", full)
+    assert [
+        r["position"] for r in rows(public, "select position from testimonies where source_id = ? order by 1", [source])
+    ] == [0]
+    # The published content hash is the full archive's, and covers no position.
+    full_hashes = {r["id"]: r["content_hash"] for r in rows(full, "select id, content_hash from testimonies")}
+    assert all(
+        full_hashes[r["id"]] == r["content_hash"] for r in rows(public, "select id, content_hash from testimonies")
+    )
+    meta = {r["key"]: r["value"] for r in rows(public, "select key, value from archive_meta")}
+    assert set(meta) == {"schema_version", "generation", "published_at", "published_from"}
+
+
+async def test_an_empty_public_archive_works_everywhere(runner, tmp_path):
+    db = tmp_path / "data" / "archive.db"
+    ingest(runner, db, fixture("sources/restricted-source.yml"))
+    public, index = published(runner, db)
+    assert rows(public, "select count(*) as n from testimonies") == [{"n": 0}]
+    result = invoke(runner, "search", "anything", "--db", public)
+    assert result.exit_code == 0 and "No testimonies match" in result.output
+    assert json.loads(invoke(runner, "search", "", "--db", public, "--json").stdout)["total"] == 0
+    assert invoke(runner, "stats", "--db", public).exit_code == 0
+    assert invoke(runner, "verify", "--db", public).exit_code == 0
+    datasette = make_datasette(public)
+    for url in (
+        "/",
+        "/public",
+        "/public/testimonies",
+        "/public/testimonies?_search=camp",
+        "/-/search?q=camp",
+        "/-/search.json?q=",
+        "/public/people.json",
+        "/public/testimonies.csv?_search=x",
+    ):
+        response = await datasette.client.get(url)
+        assert response.status_code == 200, (url, response.status_code, response.text[:300])
+    assert (await datasette.client.get("/-/search.json?q=camp")).json()["total"] == 0
+
+
+def test_verify_checks_every_published_copy(runner, full):
+    public, index = published(runner, full)
+    assert invoke(runner, "verify", "--db", full).exit_code == 0
+    shutil.rmtree(index)
+    result = invoke(runner, "verify", "--db", full, "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["copies"][0]["path"] == str(public) and not report["copies"][0]["ok"]
+    assert any(str(public) in problem for problem in report["problems"])
+    assert invoke(runner, "verify", "--db", full, "--repair").exit_code == 0
+    assert search_index.doc_count(index) == rows(public, "select count(*) as n from testimonies")[0]["n"]
