@@ -327,26 +327,29 @@ class TakedownIncomplete(Exception):
 
 def copies_to_reach(full: sqlite_utils.Database, full_path: Path, extra: list[Path] = ()) -> list[Copy]:
     """Every public copy a takedown must reach: those `publish` recorded, those named on the command line,
-    and an unrecorded public archive at the old default places (`public.db` beside the full archive or in
-    the working folder, from before copies were recorded)."""
+    and an unrecorded public archive of this archive at the old default places (`public.db` beside the
+    full archive or in the working folder, published before copies were recorded)."""
     copies = {row["path"]: Copy(row["path"], row["index_dir"]) for row in archive_db.published_copies(full)}
     for path in extra:
         resolved = str(Path(path).resolve())
         copies.setdefault(resolved, Copy(resolved, str(search_index.index_dir_for(resolved).resolve())))
+    archive_id = archive_db.get_meta(full, "archive_id")
     for path in (default_public_path(full_path), Path("public.db")):
         resolved = str(path.resolve())
-        if resolved not in copies and path.is_file() and _public_kind(path):
+        if resolved not in copies and path.is_file() and _published_from(path) in ("", archive_id):
             copies[resolved] = Copy(resolved, str(search_index.index_dir_for(resolved).resolve()))
     return list(copies.values())
 
 
-def _public_kind(path: Path) -> bool:
+def _published_from(path: Path) -> str | None:
+    """The id of the archive a public archive was published from ("" when it predates the record), or None
+    when `path` is no public archive."""
     try:
         db = archive_db.open_archive(path, archive_db.READ)
     except archive_db.NotAnArchive:
-        return False
+        return None
     try:
-        return archive_db.archive_kind(db) == "public"
+        return archive_db.get_meta(db, "published_from", "") if archive_db.archive_kind(db) == "public" else None
     finally:
         db.close()
 

@@ -34,6 +34,8 @@ from . import index as search_index
 from . import names, snippets
 
 DEFAULT_PAGE_SIZE = 20
+# A rebuilt index is swapped in by two renames; a search in between finds no folder and waits this long.
+SWAP_ATTEMPTS, SWAP_WAIT = 5, 0.02
 MAX_PAGE_SIZE = 100
 SORTS = ("relevance", "date")
 
@@ -341,13 +343,23 @@ class Archive:
         empty = self._searcher is not None and not self._searcher.reader().doc_count_all()
         if self._searcher is None or generation != self._generation or empty:
             self.close()
-            self._ix = search_index.open_index(self.index_dir)
+            self._ix = self._open_index()
             self._searcher = self._ix.searcher()
+            # Read before opening: the stamp may lag what was opened (then search masks), never lead it.
             self._generation = generation
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
             self._facet_table = None
         return self._searcher
+
+    def _open_index(self, attempts: int = SWAP_ATTEMPTS):
+        """The index, waiting out the instant between the two renames of a rebuild's swap."""
+        for _ in range(attempts - 1):
+            try:
+                return search_index.open_index(self.index_dir)
+            except FileNotFoundError:
+                time.sleep(SWAP_WAIT)
+        return search_index.open_index(self.index_dir)
 
     def _parser(self, searcher, exact_names: bool):
         schema = searcher.schema

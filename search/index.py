@@ -516,14 +516,15 @@ def build(db: sqlite_utils.Database, build_dir: Path, progress=None) -> int:
 
 
 def swap_in(build_dir: Path, index_dir: Path) -> None:
-    """Put a built index in place of the old one (two renames; searchers reopen on the new GENERATION)."""
+    """Put a built index in place of the old one (two renames; searchers reopen on the new GENERATION).
+
+    Every old index set aside beside it goes too, also one a killed process left between the renames and
+    the removal: after a takedown, no old segment with a removed text's terms may stay on disk."""
     index_dir = Path(index_dir).absolute()
-    old_dir = None
     if index_dir.exists():
-        old_dir = index_dir.with_name(f".{index_dir.name}.old.{os.getpid()}")
-        os.replace(index_dir, old_dir)
+        os.replace(index_dir, index_dir.with_name(f".{index_dir.name}.old.{os.getpid()}"))
     os.replace(build_dir, index_dir)
-    if old_dir:
+    for old_dir in index_dir.parent.glob(f".{index_dir.name}.old.*"):
         shutil.rmtree(old_dir, ignore_errors=True)
 
 
