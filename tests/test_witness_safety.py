@@ -623,3 +623,23 @@ def test_verify_checks_every_published_copy(runner, full):
     assert any(str(public) in problem for problem in report["problems"])
     assert invoke(runner, "verify", "--db", full, "--repair").exit_code == 0
     assert search_index.doc_count(index) == rows(public, "select count(*) as n from testimonies")[0]["n"]
+
+
+def test_a_public_archive_of_another_archive_in_the_working_folder_is_left_alone(runner, full, tmp_path, monkeypatch):
+    other_full = tmp_path / "other" / "archive.db"
+    ingest(runner, other_full, fixture("sources/restricted.yml"))
+    monkeypatch.chdir(tmp_path)
+    assert invoke(runner, "publish", "--db", other_full, "--out", tmp_path / "public.db").exit_code == 0
+    before = (tmp_path / "public.db").read_bytes()
+    result = invoke(runner, "takedown", takedown_id(full), "--reason", "asked", "--db", full)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "public.db").read_bytes() == before
+
+
+def test_an_old_index_a_killed_swap_left_behind_is_removed(runner, full):
+    index = Path(f"{full}.whoosh")
+    leftover = index.with_name(f".{index.name}.old.999999")
+    shutil.copytree(index, leftover)
+    assert b"zqtakedown" in file_bytes(leftover)
+    assert invoke(runner, "takedown", takedown_id(full), "--reason", "asked", "--db", full).exit_code == 0
+    assert not leftover.exists()
