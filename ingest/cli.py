@@ -164,8 +164,8 @@ def ingest(
                 archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping, key
             ),
         )
-    except search_index.IndexBusy as error:
-        fail(f"{error}; is another ingest running?")
+    except (search_index.IndexBusy, archive_db.ArchiveBusy) as error:
+        fail(f"{error}; is another ingest, takedown or publish running?")
     except crypto.KeyProblem as error:
         fail(f"{error}; nothing was ingested", 2)
     print_report(report, as_json, "ingest")
@@ -448,6 +448,9 @@ def publish(
         Path | None,
         typer.Option("--index", help="The public archive's index [default: <out>.whoosh].", file_okay=False),
     ] = None,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for an ingest or a takedown to finish.", min=0)
+    ] = archive_db.LOCK_TIMEOUT,
     as_json: JsonOption = False,
 ):
     """Build the public archive from the full one: public records only, no private fields, its own index."""
@@ -456,7 +459,9 @@ def publish(
     public_db = public_db or privacy.default_public_path(db)
     open_db(db).close()
     try:
-        counts = privacy.publish(db, public_db, index, key=archive_key())
+        counts = privacy.publish(db, public_db, index, key=archive_key(), lock_timeout=lock_timeout)
+    except archive_db.ArchiveBusy as error:
+        fail(f"{error}; is an ingest or a takedown running?")
     except ValueError as error:
         fail(str(error), 2)
     except (archive_db.NotAnArchive, crypto.KeyProblem) as error:
@@ -510,9 +515,10 @@ def takedown(
         fail("a takedown needs --reason", 2)
     key = archive_key()
     archive = open_db(db, archive_db.WRITE, key)
+    copies = privacy.copies_to_reach(archive, db, public or [])
     try:
-        who = privacy.resolve_person(archive, person) if person else None
-        targets = privacy.resolve_targets(archive, testimony_ids or [], who)
+        who = privacy.resolve_person(archive, person, copies) if person else None
+        targets = privacy.resolve_targets(archive, testimony_ids or [], who, copies)
     except LookupError as error:
         fail(str(error), 2)
     if not targets and not who:
@@ -522,8 +528,8 @@ def takedown(
         report = privacy.takedown(
             archive, db, index_for(db, index), targets, reason, key, who, public or [], lock_timeout=lock_timeout
         )
-    except search_index.IndexBusy as error:
-        fail(f"{error}; nothing was taken down, try again when the other ingest has finished")
+    except (search_index.IndexBusy, archive_db.ArchiveBusy) as error:
+        fail(f"{error}; nothing was taken down, try again when the other command has finished")
     except crypto.KeyProblem as error:
         fail(f"{error}; nothing was taken down", 2)
     except privacy.TakedownIncomplete as error:
@@ -583,6 +589,8 @@ def restore(
         result = privacy.restore(archive, testimony_ids or [], reason, key, person)
     except (LookupError, crypto.KeyProblem) as error:
         fail(str(error), 2)
+    except archive_db.ArchiveBusy as error:
+        fail(f"{error}; is an ingest, takedown or publish running?")
     if as_json:
         out.print_json(json.dumps(result))
     else:

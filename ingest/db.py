@@ -12,17 +12,20 @@ archive_meta). `open_archive` opens either for reading without changing a byte, 
 creates one; opening a full archive for writing brings it up to date (`ensure_db_shape`).
 """
 
+import fcntl
 import json
+import os
 import sqlite3
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
 from .crypto import ArchiveKey, KeyProblem, require
-from .fingerprint import Fingerprint, Matcher, Takedown
+from .fingerprint import Fingerprint, Matcher, Takedown, person_key
 
 SCHEMA_VERSION = 4
 LOCK_TIMEOUT = 30.0
@@ -47,7 +50,9 @@ TABLES = {
         "not_null": {"title", "publisher", "published", "year", "language", "visibility"},
     },
     "people": {
-        "columns": {"id": str, "name": str, "is_pseudonym": int},
+        # display_name: the name as the archive prints it (a pseudonym with its star), Datasette's label for
+        # a person wherever an export or a facet shows one.
+        "columns": {"id": str, "name": str, "is_pseudonym": int, "display_name": str},
         "pk": "id",
         "not_null": {"name", "is_pseudonym"},
     },
@@ -179,6 +184,7 @@ PRIVATE_TABLES = (
     "published_copies",
 )
 PUBLIC_TABLES = tuple(name for name in TABLES if name not in PRIVATE_TABLES)
+AUTOINCREMENT = ("tombstones",)
 
 INDEXES = {
     "testimonies": [
@@ -253,6 +259,8 @@ def ensure_db_shape(
         for name, spec in TABLES.items():
             if public and name in PRIVATE_TABLES:
                 continue
+            if name in AUTOINCREMENT and not db[name].exists():
+                _create_autoincrement(db, name)
             db[name].create(
                 spec["columns"],
                 pk=spec["pk"],
@@ -316,6 +324,41 @@ def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = 
         db.close()
         raise
     return db
+
+
+class ArchiveBusy(Exception):
+    """Another command holds the archive's writer lock."""
+
+    def __init__(self, path: Path, timeout: float):
+        super().__init__(f"the archive at {path} is locked by another process (waited {timeout:.0f} s)")
+
+
+@contextmanager
+def writing(path: Path | str, timeout: float = LOCK_TIMEOUT):
+    """The archive's writer lock (a hidden file beside it): ingest, takedown, publish and restore of one
+    archive run one at a time. A publish that read the takedowns just before a takedown committed would
+    otherwise put back what the takedown removed, and an ingest would re-insert it. Released by the
+    operating system when the process dies, `kill -9` included."""
+    path = Path(path)
+    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ArchiveBusy(path, timeout) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
+
+
+def database_path(db: sqlite_utils.Database) -> Path:
+    """The file a connection has open."""
+    return Path(db.execute("pragma database_list").fetchone()[2])
 
 
 def get_meta(db: sqlite_utils.Database, key: str, default=None):
@@ -392,8 +435,15 @@ def takedown_matcher(db: sqlite_utils.Database, key: ArchiveKey | None) -> Match
     for tombstone_id, kind, testimony_id, removed_at, token in rows:
         payload = json.loads(key.decrypt(token)) if token else {}
         if kind == "person":
+            key_parts = tuple(payload["key"]) if payload.get("key") else None
             takedowns.append(
-                Takedown(tombstone_id, removed_at, person_id=payload["person_id"], person_display=payload["display"])
+                Takedown(
+                    tombstone_id,
+                    removed_at,
+                    person_id=payload["person_id"],
+                    person_display=payload["display"],
+                    person_key=key_parts,
+                )
             )
         else:
             printed = Fingerprint.from_payload(payload["fingerprint"]) if payload else None
@@ -414,7 +464,10 @@ def add_tombstone(
 ) -> int:
     """Record one takedown (of a testimony, or of a person when `person` is given); returns its id."""
     if person is not None:
-        payload = {"person_id": person["id"], "display": person["display"]}
+        # A real name is also recognised in another spelling (see fingerprint.person_key); a pseudonym only
+        # as this person (it is one person per source).
+        folded = None if person["is_pseudonym"] else list(person_key(person["name"]))
+        payload = {"person_id": person["id"], "display": person["display"], "key": folded}
     else:
         payload = {"fingerprint": fingerprint.to_payload()} if fingerprint else None
     row = {
@@ -455,11 +508,24 @@ def forget_copy(db: sqlite_utils.Database, path: Path | str) -> bool:
 # -- migrations (never edit one that has shipped; add the next) --------------------------------------
 
 
+def _create_autoincrement(db: sqlite_utils.Database, name: str) -> None:
+    """A table whose integer ids are never reused, even after the last row is deleted (a clearance names
+    the tombstones it lets a testimony through; a later takedown must not take a restored one's id)."""
+    spec = TABLES[name]
+    types = {int: "INTEGER", str: "TEXT"}
+    columns = [
+        f"[{column}] {types[kind]}"
+        + (" PRIMARY KEY AUTOINCREMENT" if column == spec["pk"] else "")
+        + (" NOT NULL" if column in spec.get("not_null", ()) else "")
+        for column, kind in spec["columns"].items()
+    ]
+    db.execute(f"create table [{name}] ({', '.join(columns)})")
+
+
 def _reshape_tombstones(db: sqlite_utils.Database) -> None:
     """v3 -> v4: tombstones get an integer id, a kind and a fingerprint (v3 ones keep none: id only)."""
     db.execute("alter table tombstones rename to tombstones_v3")
-    spec = TABLES["tombstones"]
-    db["tombstones"].create(spec["columns"], pk=spec["pk"], not_null=spec["not_null"])
+    _create_autoincrement(db, "tombstones")
     db.execute(
         """insert into tombstones (kind, testimony_id, removed_at, reason)
         select 'testimony', testimony_id, removed_at, reason from tombstones_v3 order by rowid"""
@@ -481,7 +547,9 @@ def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
     ).fetchall()
     for source_id, old_id, name in uses:
         new_id = person_id(name, True, source_id)
-        db["people"].insert({"id": new_id, "name": name, "is_pseudonym": 1}, pk="id", ignore=True)
+        db["people"].insert(
+            {"id": new_id, "name": name, "is_pseudonym": 1, "display_name": f"{name}*"}, pk="id", ignore=True
+        )
         db.execute(
             "update testimonies set speaker_id = ? where speaker_id = ? and source_id = ?", [new_id, old_id, source_id]
         )
@@ -494,6 +562,7 @@ def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
         """delete from people where id not in (select speaker_id from testimonies)
         and id not in (select person_id from testimony_subjects where person_id is not null)"""
     )
+    db.execute("update people set display_name = name || case when is_pseudonym then '*' else '' end")
     # Content hashes, recomputed from the rows by the same function ingest uses.
     sources = {row["id"]: row for row in db.query("select * from sources")}
     source_tags, testimony_tags, subjects = {}, {}, {}

@@ -12,7 +12,11 @@ A testimony *matches* a takedown (and is withheld until `testimony restore`) whe
    `NEAR_IDENTICAL`, whatever its source and speaker (an edited, re-typed, moved or re-attributed copy);
    or
 3. it has the same source or a speaker of the same name, and one text mostly holds the other: the
-   shingles they share are at least `OVERLAP` of the shorter text's (an excerpt, or a longer version).
+   shingles they share are at least `OVERLAP` of the shorter text's (an excerpt, or a longer version);
+   or, whatever its source and speaker, a long excerpt (`LONG_EXCERPT` pieces or more) almost wholly
+   held by the other (`EXCERPT_OVERLAP`): the same words quoted at length by somebody else; or
+4. it names (as speaker or subject) a person taken down: the same person id, or, for a real name, the
+   same name up to case, accents and the spelling rules search uses (`Meryem Taş`, `MERYEM TASH`).
 
 The similarity is estimated from the sample (bottom-k estimator; exact for texts of up to
 `SKETCH_SIZE + 4` folded characters). The thresholds were set on the sample data and the test corpus:
@@ -32,18 +36,24 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
+from search.names import variant_key, words
+
 SHINGLE = 5
 SKETCH_SIZE = 128
 NEAR_IDENTICAL = 0.5
 OVERLAP = 0.5
+LONG_EXCERPT = 150
+EXCERPT_OVERLAP = 0.8
 
 NON_WORD = re.compile(r"[\W_]+")
 
 
 def fold_text(text: str) -> str:
-    """Case, accents, punctuation and spacing folded: 'Oğuz said: “No!”' -> 'oguz said no'."""
+    """Case, accents, punctuation, spacing and invisible characters folded: 'Oğuz said: “No!”' -> 'oguz said no'."""
     decomposed = unicodedata.normalize("NFKD", text or "")
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    stripped = "".join(
+        char for char in decomposed if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
+    )
     return NON_WORD.sub(" ", stripped.casefold()).strip()
 
 
@@ -57,6 +67,11 @@ def shingles(text: str) -> set[int]:
 
 def speaker_key(name: str | None) -> str:
     return fold_text(name or "")
+
+
+def person_key(name: str) -> tuple[str, ...]:
+    """A real name as search compares names: case, accents and spelling variants folded."""
+    return tuple(variant_key(word) or fold_text(word) for word in words(name))
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,7 @@ def similarity(fingerprint: Fingerprint, other: set[int]) -> tuple[float, float]
     """(Jaccard, overlap) of a fingerprinted text and a shingle set."""
     if not other or not fingerprint.size:
         return 0.0, 0.0
-    shared = fingerprint.shared(other)
+    shared = min(fingerprint.shared(other), fingerprint.size, len(other))  # an estimate: never more than either
     union = fingerprint.size + len(other) - shared
     return shared / union if union else 0.0, shared / min(fingerprint.size, len(other))
 
@@ -122,12 +137,13 @@ class Takedown:
     testimony_id: str | None = None
     fingerprint: Fingerprint | None = None
     person_id: str | None = None
-    person_display: str | None = None
+    person_display: str | None = None  # for `restore --person`; never in a reason (reasons are stored)
+    person_key: tuple[str, ...] | None = None  # a real name's folded form; None for a pseudonym
 
     def describe(self) -> str:
         when = (self.removed_at or "")[:10]
         if self.person_id:
-            return f"names a person taken down on {when} ({self.person_display})"
+            return f"names a person taken down on {when} (takedown {self.tombstone_id})"
         return f"matches takedown {self.testimony_id} of {when}"
 
 
@@ -142,6 +158,7 @@ class Matcher:
     def __post_init__(self):
         self.by_id = {t.testimony_id: t for t in self.takedowns if t.testimony_id}
         self.by_person = {t.person_id: t for t in self.takedowns if t.person_id}
+        self.by_person_key = {t.person_key: t for t in self.takedowns if t.person_key}
         self.fingerprinted = [t for t in self.takedowns if t.fingerprint]
         # Which fingerprints hold a given sampled hash: a text is compared only with those it shares one with.
         self.by_hash: dict[int, list[Takedown]] = {}
@@ -156,28 +173,33 @@ class Matcher:
         return testimony_id in self.cleared and self.cleared[testimony_id] >= takedown.tombstone_id
 
     def match(
-        self, testimony_id: str, source_id: str, speaker: str, person_ids, text: str | None
+        self, testimony_id: str, source_id: str, people: list[tuple[str, str, int]], text: str | None
     ) -> tuple[Takedown, str] | None:
-        """(takedown, reason) for the first takedown this testimony matches, else None. `text` None: check
-        only the id and the people (the text was checked before)."""
+        """(takedown, reason) for the first takedown this testimony matches, else None. `people`: (id, name,
+        is_pseudonym) of the speaker, then of each named subject. `text` None: check only the id and the
+        people (the text was checked before)."""
         if testimony_id in self.by_id:
             takedown = self.by_id[testimony_id]
             return takedown, takedown.describe()
-        for person_id in person_ids:
+        for person_id, name, is_pseudonym in people:
             takedown = self.by_person.get(person_id)
+            if takedown is None and not is_pseudonym and self.by_person_key:
+                takedown = self.by_person_key.get(person_key(name))
             if takedown and not self._cleared(testimony_id, takedown):
                 return takedown, takedown.describe()
         if not self.fingerprinted or text is None:
             return None
         hashes = shingles(text)
         candidates = {id(t): t for value in hashes if value in self.by_hash for t in self.by_hash[value]}
-        speaker = speaker_key(speaker)
+        speaker = speaker_key(people[0][1]) if people else ""
         for takedown in candidates.values():
             if self._cleared(testimony_id, takedown):
                 continue
             printed = takedown.fingerprint
             jaccard, overlap = similarity(printed, hashes)
             related = printed.source_id == source_id or (printed.speaker and printed.speaker == speaker)
-            if jaccard >= NEAR_IDENTICAL or (related and overlap >= OVERLAP):
-                return takedown, f"{takedown.describe()} (text {max(jaccard, overlap if related else 0):.0%} similar)"
+            long_excerpt = min(printed.size, len(hashes)) >= LONG_EXCERPT and overlap >= EXCERPT_OVERLAP
+            if jaccard >= NEAR_IDENTICAL or (related and overlap >= OVERLAP) or long_excerpt:
+                shown = max(jaccard, overlap if related or long_excerpt else 0)
+                return takedown, f"{takedown.describe()} (text {shown:.0%} similar)"
         return None

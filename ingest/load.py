@@ -242,15 +242,16 @@ def _withhold(normalized: NormalizedSource, previous: dict, matcher: Matcher, re
     kept = []
     for position, testimony in enumerate(normalized.testimonies):
         row = testimony.row
-        people = [row["speaker_id"], *(s["person_id"] for s in testimony.subjects if s["person_id"])]
+        people = [
+            (person.id, person.name, person.is_pseudonym)
+            for person in (
+                normalized.people[person_id]
+                for person_id in (row["speaker_id"], *(s["person_id"] for s in testimony.subjects))
+                if person_id
+            )
+        ]
         unchanged_text = previous.get(row["id"], (None,))[0] == row["content_hash"]
-        found = matcher.match(
-            row["id"],
-            row["source_id"],
-            normalized.people[row["speaker_id"]].name,
-            people,
-            None if unchanged_text else row["text"],
-        )
+        found = matcher.match(row["id"], row["source_id"], people, None if unchanged_text else row["text"])
         if found is None:
             kept.append(testimony)
             continue
@@ -390,29 +391,36 @@ def ingest_paths(
     started = now()
     report = Report()
     key = key or load_key()
-    matcher = archive_db.takedown_matcher(db, key)
-    if not search_index.current(index_dir) and archive_db.generation(db):
-        report.index_repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
-    # The index lock is taken first: a second ingest waits here, then fails, before it writes anything.
-    with search_index.Updater(db, index_dir, lock_timeout) as updater:
-        report.index_repaired += updater.catch_up()
-        for path, sha256, normalized in read_sources(paths, max_bytes, column_map):
-            if progress:
-                progress(path)
-            if isinstance(normalized, InvalidSource):
-                report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
-                continue
-            try:
-                result = write_file(db, normalized, str(path.resolve()), matcher, key)
-            except InvalidSource as error:
-                error.path = str(path)
-                report.files.append(FileResult(str(path), status="failed", error=str(error)))
-                continue
-            result.path, result.sha256 = str(path), sha256
-            report.files.append(result)
-            updater.add(result.inserted)
-            updater.replace(result.updated)
-            updater.delete(result.removed)
-            updater.applied(result.generation)
+    # The locks are taken first: a second ingest (or a takedown, a publish) waits here, then fails, before
+    # anything is written; the takedowns are read under them, so none can land unseen during the run.
+    with archive_db.writing(archive_db.database_path(db), lock_timeout):
+        if not search_index.current(index_dir) and archive_db.generation(db):
+            report.index_repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
+        with search_index.Updater(db, index_dir, lock_timeout) as updater:
+            matcher = archive_db.takedown_matcher(db, key)
+            report.index_repaired += updater.catch_up()
+            _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report)
     record_run(db, "ingest", started, report)
     return report
+
+
+def _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report: Report) -> None:
+    """Each file read, checked and written in its own transaction; the index told what changed."""
+    for path, sha256, normalized in read_sources(paths, max_bytes, column_map):
+        if progress:
+            progress(path)
+        if isinstance(normalized, InvalidSource):
+            report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
+            continue
+        try:
+            result = write_file(db, normalized, str(path.resolve()), matcher, key)
+        except InvalidSource as error:
+            error.path = str(path)
+            report.files.append(FileResult(str(path), status="failed", error=str(error)))
+            continue
+        result.path, result.sha256 = str(path), sha256
+        report.files.append(result)
+        updater.add(result.inserted)
+        updater.replace(result.updated)
+        updater.delete(result.removed)
+        updater.applied(result.generation)

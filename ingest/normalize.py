@@ -23,6 +23,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .source import InvalidSource
 
@@ -34,58 +35,24 @@ ID_LENGTH = 16
 MARKDOWN_BOLD = re.compile(r"^(?:\\?\*){2}(.+?)(?:\\?\*){2}$", re.DOTALL)
 PSEUDONYM_STAR = re.compile(r"(?:\s*\\?\*)+$")
 
-# Characters that look like * to a reader. A name ending in one is a pseudonym, exactly as if it
-# ended in *: when in doubt, the archive protects the person. Anywhere else in a name one is an
-# error, like *. The list is every code point whose Unicode name says ASTERISK (less letters and the
-# invisible TAG ASTERISK, which is refused as invisible), and the Arabic five-pointed star, which
-# Arabic typesetting uses as its asterisk. Names, not code points, so a typo fails at import.
-LOOKALIKE_STAR_NAMES = (
-    "FULLWIDTH ASTERISK",  # U+FF0A ＊
-    "SMALL ASTERISK",  # U+FE61 ﹡
-    "ASTERISK OPERATOR",  # U+2217 ∗
-    "LOW ASTERISK",  # U+204E ⁎
-    "TWO ASTERISKS ALIGNED VERTICALLY",  # U+2051 ⁑
-    "ARABIC FIVE POINTED STAR",  # U+066D ٭
-    "SLAVONIC ASTERISK",  # U+A673 ꙳
-    "COMBINING ASTERISK ABOVE",  # U+20F0
-    "COMBINING ASTERISK BELOW",  # U+0359
-    "CIRCLED ASTERISK OPERATOR",  # U+229B ⊛
-    "SQUARED ASTERISK",  # U+29C6 ⧆
-    "EQUALS WITH ASTERISK",  # U+2A6E ⩮
-    "HEAVY ASTERISK",  # U+2731 ✱
-    "OPEN CENTRE ASTERISK",  # U+2732 ✲
-    "EIGHT SPOKED ASTERISK",  # U+2733 ✳
-    "SIXTEEN POINTED ASTERISK",  # U+273A ✺
-    "TEARDROP-SPOKED ASTERISK",  # U+273B ✻
-    "OPEN CENTRE TEARDROP-SPOKED ASTERISK",  # U+273C ✼
-    "HEAVY TEARDROP-SPOKED ASTERISK",  # U+273D ✽
-    "FOUR TEARDROP-SPOKED ASTERISK",  # U+2722 ✢
-    "FOUR BALLOON-SPOKED ASTERISK",  # U+2723 ✣
-    "HEAVY FOUR BALLOON-SPOKED ASTERISK",  # U+2724 ✤
-    "FOUR CLUB-SPOKED ASTERISK",  # U+2725 ✥
-    "HEAVY TEARDROP-SPOKED PINWHEEL ASTERISK",  # U+2743 ❃
-    "BALLOON-SPOKED ASTERISK",  # U+2749 ❉
-    "EIGHT TEARDROP-SPOKED PROPELLER ASTERISK",  # U+274A ❊
-    "HEAVY EIGHT TEARDROP-SPOKED PROPELLER ASTERISK",  # U+274B ❋
-    "LIGHT FIVE SPOKED ASTERISK",  # U+1F7AF 🞯
-    "MEDIUM FIVE SPOKED ASTERISK",  # U+1F7B0 🞰
-    "BOLD FIVE SPOKED ASTERISK",  # U+1F7B1 🞱
-    "HEAVY FIVE SPOKED ASTERISK",  # U+1F7B2 🞲
-    "VERY HEAVY FIVE SPOKED ASTERISK",  # U+1F7B3 🞳
-    "EXTREMELY HEAVY FIVE SPOKED ASTERISK",  # U+1F7B4 🞴
-    "LIGHT SIX SPOKED ASTERISK",  # U+1F7B5 🞵
-    "MEDIUM SIX SPOKED ASTERISK",  # U+1F7B6 🞶
-    "BOLD SIX SPOKED ASTERISK",  # U+1F7B7 🞷
-    "HEAVY SIX SPOKED ASTERISK",  # U+1F7B8 🞸
-    "VERY HEAVY SIX SPOKED ASTERISK",  # U+1F7B9 🞹
-    "EXTREMELY HEAVY SIX SPOKED ASTERISK",  # U+1F7BA 🞺
-    "LIGHT EIGHT SPOKED ASTERISK",  # U+1F7BB 🞻
-    "MEDIUM EIGHT SPOKED ASTERISK",  # U+1F7BC 🞼
-    "BOLD EIGHT SPOKED ASTERISK",  # U+1F7BD 🞽
-    "HEAVY EIGHT SPOKED ASTERISK",  # U+1F7BE 🞾
-    "VERY HEAVY EIGHT SPOKED ASTERISK",  # U+1F7BF 🞿
-)
-LOOKALIKE_STARS = str.maketrans(dict.fromkeys((unicodedata.lookup(name) for name in LOOKALIKE_STAR_NAMES), "*"))
+# Characters that look like * to a reader, or that a typist may have used as one: every character whose
+# Unicode name says ASTERISK, STAR, ASTERISM or REFERENCE MARK (＊ ∗ ⁎ ﹡ ٭ ✱ ⋆ ★ ✶ ⁂ ※ ...), less
+# letters. A name ending in one is a pseudonym, exactly as if it ended in *: when in doubt, the archive
+# protects the person. Anywhere else in a name one is an error, like *. Any other pictographic symbol
+# (Unicode's "other symbol": ♥ ✓ ☐ ...) at the end of a name is refused: it may be a marker nobody here
+# has seen yet. Punctuation and math signs stay data (O'Brien, <b>x</b>).
+STAR_WORDS = ("ASTERISK", "STAR", "ASTERISM", "REFERENCE MARK")
+
+
+@lru_cache(maxsize=4096)
+def star_like(char: str) -> bool:
+    if char == "*":
+        return True
+    if unicodedata.category(char)[0] in "LC":
+        return False
+    name = unicodedata.name(char, "")
+    return any(word in name.split() or (" " in word and word in name) for word in STAR_WORDS)
+
 
 # Refused in a name because they show nothing (or reorder what is shown): a name that looks like
 # another, or a star hidden from the reader, must not reach the archive. Whitespace (a Cc) is
@@ -100,6 +67,21 @@ INVISIBLE_CATEGORIES = {
     "Zp": "a paragraph separator",
 }
 NAME_WHITESPACE = set("\t\n\r\x0b\x0c")
+# Shown as nothing though Unicode files them as marks or letters (Default_Ignorable_Code_Point and the
+# fillers): refused in names like the categories above.
+IGNORABLE = {
+    "\u034f",  # COMBINING GRAPHEME JOINER
+    "\u115f",  # HANGUL CHOSEONG FILLER
+    "\u1160",  # HANGUL JUNGSEONG FILLER
+    "\u17b4",  # KHMER VOWEL INHERENT AQ
+    "\u17b5",  # KHMER VOWEL INHERENT AA
+    "\u2800",  # BRAILLE PATTERN BLANK
+    "\u3164",  # HANGUL FILLER
+    "\uffa0",  # HALFWIDTH HANGUL FILLER
+    *map(chr, range(0x180B, 0x1810)),  # MONGOLIAN FREE VARIATION SELECTORS, VOWEL SEPARATOR
+    *map(chr, range(0xFE00, 0xFE10)),  # VARIATION SELECTORS
+    *map(chr, range(0xE0100, 0xE01F0)),  # VARIATION SELECTORS SUPPLEMENT
+}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Persian, Kurdish, Urdu and the Indic scripts write these inside words; anywhere else they only hide.
 JOINERS = {"\u200c", "\u200d"}  # ZERO WIDTH NON-JOINER, ZERO WIDTH JOINER
@@ -132,10 +114,15 @@ def parse_name(raw: str) -> tuple[str, bool]:
     if bold:
         name = bold.group(1).strip()
     # After the bold test, so that ＊＊Name＊＊ is not bold but a star inside a name (an error).
-    name = name.translate(LOOKALIKE_STARS)
+    name = "".join("*" if star_like(char) else char for char in name)
     stripped = PSEUDONYM_STAR.sub("", name)
     if "*" in stripped:
         raise ValueError(f"{raw!r}: {INNER_STAR}")
+    last = stripped.rstrip()[-1:]
+    if last and unicodedata.category(last) == "So":
+        raise ValueError(
+            f"{raw!r} ends with U+{ord(last):04X} {unicodedata.name(last, '')}: if it marks a pseudonym, write *"
+        )
     if not any(unicodedata.category(char).startswith("L") for char in stripped):
         raise ValueError(f"{raw!r} is not a name: it has no letter")
     return stripped.strip(), stripped != name
@@ -146,6 +133,8 @@ def _check_visible(raw: str) -> None:
     text = nfc(raw)
     for position, char in enumerate(text):
         category = unicodedata.category(char)
+        if char in IGNORABLE:
+            category = "Cf"
         if category not in INVISIBLE_CATEGORIES or char in NAME_WHITESPACE:
             continue
         if char in JOINERS and _inside_word(text, position):
@@ -252,6 +241,7 @@ class Person:
     id: str
     name: str
     is_pseudonym: int
+    display_name: str  # as printed everywhere: a pseudonym keeps its star
 
 
 @dataclass
@@ -290,7 +280,9 @@ class _Normalizer:
         if pseudonym_flag is False and starred:
             raise InvalidSource(self.path, where, "pseudonym is false but the name is marked with *")
         is_pseudonym = int(bool(starred or pseudonym_flag))
-        person = Person(person_id(name, is_pseudonym, self.source_id, key), name, is_pseudonym)
+        person = Person(
+            person_id(name, is_pseudonym, self.source_id, key), name, is_pseudonym, name + ("*" if is_pseudonym else "")
+        )
         self.people[person.id] = person
         return person
 

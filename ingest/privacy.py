@@ -27,7 +27,7 @@ from search import index as search_index
 
 from . import db as archive_db
 from .crypto import ArchiveKey, load_key
-from .fingerprint import Fingerprint, Matcher, Takedown
+from .fingerprint import Fingerprint, Matcher, Takedown, person_key
 from .load import delete_testimonies, prune_orphans
 from .normalize import parse_name
 
@@ -73,15 +73,22 @@ def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def _candidates(db: sqlite_utils.Database, where: str = "1", params=()):
-    """(id, source_id, speaker, person ids, text) of testimonies, for matching against takedowns."""
-    subjects: dict[str, list[str]] = {}
-    for testimony_id, person_id in db.execute(
-        "select testimony_id, person_id from testimony_subjects where person_id is not null"
+    """(id, source_id, speaker, people, text) of testimonies, for matching against takedowns; people are
+    (id, name, is_pseudonym), the speaker first."""
+    subjects: dict[str, list[tuple]] = {}
+    for testimony_id, *person in db.execute(
+        """select ts.testimony_id, p.id, p.name, p.is_pseudonym from testimony_subjects ts
+        join people p on p.id = ts.person_id order by ts.testimony_id, ts.position"""
     ):
-        subjects.setdefault(testimony_id, []).append(person_id)
-    for row in db.execute(f"select id, source_id, speaker, speaker_id, text from testimonies where {where}", params):
-        testimony_id, source_id, speaker, speaker_id, text = row
-        yield testimony_id, source_id, speaker, [speaker_id, *subjects.get(testimony_id, [])], text
+        subjects.setdefault(testimony_id, []).append(tuple(person))
+    for row in db.execute(
+        f"""select t.id, t.source_id, t.speaker, t.speaker_id, t.speaker_is_pseudonym, t.text
+        from testimonies t where {where}""",
+        params,
+    ):
+        testimony_id, source_id, speaker, speaker_id, is_pseudonym, text = row
+        people = [(speaker_id, speaker, is_pseudonym), *subjects.get(testimony_id, [])]
+        yield testimony_id, source_id, speaker, people, text
 
 
 def withheld_by(matcher: Matcher, db: sqlite_utils.Database, where: str = "1", params=()) -> dict[str, str]:
@@ -89,8 +96,8 @@ def withheld_by(matcher: Matcher, db: sqlite_utils.Database, where: str = "1", p
     found = {}
     if not matcher:
         return found
-    for testimony_id, source_id, speaker, people, text in _candidates(db, where, params):
-        match = matcher.match(testimony_id, source_id, speaker, people, text)
+    for testimony_id, source_id, _, people, text in _candidates(db, where, params):
+        match = matcher.match(testimony_id, source_id, people, text)
         if match:
             found[testimony_id] = match[1]
     return found
@@ -105,7 +112,11 @@ def default_public_path(full_path: Path) -> Path:
 
 
 def publish(
-    full_path: Path, public_path: Path | None = None, public_index: Path | None = None, key: ArchiveKey | None = None
+    full_path: Path,
+    public_path: Path | None = None,
+    public_index: Path | None = None,
+    key: ArchiveKey | None = None,
+    lock_timeout: float = archive_db.LOCK_TIMEOUT,
 ) -> dict:
     """Build the public archive (and its index) from the full one; returns counts per table.
 
@@ -119,39 +130,54 @@ def publish(
     public_index = Path(public_index) if public_index else search_index.index_dir_for(public_path)
     public_path.parent.mkdir(parents=True, exist_ok=True)
     key = key or load_key()
-    full = archive_db.open_archive(full_path, archive_db.WRITE, key)
-    try:
-        previous_generation = _existing_public_generation(public_path)
-        matcher = archive_db.takedown_matcher(full, key)
-        # Defence in depth: every row is checked against the takedowns again, not only by id.
-        withheld = withheld_by(matcher, full, "visibility = 'public'")
-        archive_id = archive_db.get_meta(full, "archive_id")
-        at = now()
-        build_path = public_path.with_name(f".{public_path.name}.building")
-        compact_path = public_path.with_name(f".{public_path.name}.compact")
-        for leftover in (build_path, compact_path):
-            _remove_database(leftover)
-        counts = _build(full_path, build_path, compact_path, withheld, previous_generation + 1, archive_id, at)
-        counts["withheld"] = len(withheld)
-        build_dir = search_index.new_build_dir(public_index)
+    with archive_db.writing(full_path, lock_timeout):
+        full = archive_db.open_archive(full_path, archive_db.WRITE, key)
         try:
-            compact = sqlite_utils.Database(compact_path)
-            try:
-                counts["index_documents"] = search_index.build(compact, build_dir)
-            finally:
-                compact.close()
-            # Recorded before it exists: a takedown then reports a copy it cannot find, never misses one.
-            with full.atomic():
-                archive_db.record_copy(full, public_path, public_index, at)
-            _install(compact_path, public_path)
-            search_index.swap_in(build_dir, public_index)
+            return _publish(full, full_path, public_path, public_index, key)
         finally:
-            if build_dir.exists():
-                shutil.rmtree(build_dir, ignore_errors=True)
-            _remove_database(compact_path)
+            full.close()
+
+
+def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) -> dict:
+    previous_generation = _existing_public_generation(public_path)
+    matcher = archive_db.takedown_matcher(full, key)
+    # Defence in depth: every row is checked against the takedowns again, not only by id.
+    withheld = withheld_by(matcher, full, "visibility = 'public'")
+    archive_id = archive_db.get_meta(full, "archive_id")
+    at = now()
+    remove_leftovers(public_path, public_index)
+    build_path, compact_path = _build_paths(public_path)
+    counts = _build(full_path, build_path, compact_path, withheld, previous_generation + 1, archive_id, at)
+    counts["withheld"] = len(withheld)
+    build_dir = search_index.new_build_dir(public_index)
+    try:
+        compact = sqlite_utils.Database(compact_path)
+        try:
+            counts["index_documents"] = search_index.build(compact, build_dir)
+        finally:
+            compact.close()
+        # Recorded before it exists: a takedown then reports a copy it cannot find, never misses one.
+        with full.atomic():
+            archive_db.record_copy(full, public_path, public_index, at)
+        _install(compact_path, public_path)
+        search_index.swap_in(build_dir, public_index)
     finally:
-        full.close()
+        if build_dir.exists():
+            shutil.rmtree(build_dir, ignore_errors=True)
+        _remove_database(compact_path)
     return counts
+
+
+def _build_paths(public_path: Path) -> tuple[Path, Path]:
+    return public_path.with_name(f".{public_path.name}.building"), public_path.with_name(f".{public_path.name}.compact")
+
+
+def remove_leftovers(public_path: Path, public_index: Path) -> None:
+    """What a killed publish or rebuild left beside a public copy: a database being built, its compact
+    copy, index build folders and old indexes. Each can hold testimonies taken down since."""
+    for leftover in _build_paths(public_path):
+        _remove_database(leftover)
+    search_index.remove_leftovers(public_index)
 
 
 def _existing_public_generation(public_path: Path) -> int:
@@ -235,9 +261,29 @@ def _remove_database(path: Path) -> None:
 # -- what to take down -------------------------------------------------------------------------------
 
 
-def resolve_person(db: sqlite_utils.Database, spec: str) -> dict:
+def resolve_person(db: sqlite_utils.Database, spec: str, copies: list["Copy"] = ()) -> dict:
     """Exactly one person: an id, `Name*` (a pseudonym) or `Name` (a real name). LookupError otherwise,
-    listing the candidates when the name is ambiguous (a pseudonym is one person per source)."""
+    listing the candidates when the name is ambiguous (a pseudonym is one person per source). A person no
+    longer in the full archive is looked for in its public copies (published before the file changed)."""
+    try:
+        return _resolve_person(db, spec)
+    except LookupError as error:
+        if not str(error).startswith("no person"):
+            raise
+        for copy in copies:
+            public = _open_copy(copy)
+            if public is None:
+                continue
+            try:
+                return _resolve_person(public, spec)
+            except LookupError:
+                continue
+            finally:
+                public.close()
+        raise
+
+
+def _resolve_person(db: sqlite_utils.Database, spec: str) -> dict:
     rows = db.execute("select id, name, is_pseudonym from people where id = ?", [spec]).fetchall()
     if not rows:
         try:
@@ -281,16 +327,20 @@ def describe_person(db: sqlite_utils.Database, person_id: str) -> str:
     return f"{row[0]}{'*' if row[1] else ''} in {', '.join(repr(t) for t in titles) or 'no source'}"
 
 
-def resolve_targets(db: sqlite_utils.Database, testimony_ids: list[str], person: dict | None) -> list[str]:
+def resolve_targets(
+    db: sqlite_utils.Database, testimony_ids: list[str], person: dict | None, copies: list["Copy"] = ()
+) -> list[str]:
     """Testimony ids to take down: those named, plus every testimony a person gave or is a subject of (so
-    the person leaves `people`)."""
+    the person leaves `people`). An id is accepted when the full archive holds it, when it was taken down
+    before (so a takedown that failed halfway can be run again), or when only a public copy still holds
+    it (its file changed since it was published: the id on the public page is what a family sends)."""
     found = []
     for testimony_id in testimony_ids:
-        # A tombstoned id is accepted again, so a takedown that failed halfway can be run again.
-        if not db.execute(
+        known = db.execute(
             "select 1 from testimonies where id = ? union select 1 from tombstones where testimony_id = ?",
             [testimony_id, testimony_id],
-        ).fetchall():
+        ).fetchall()
+        if not known and not any(_copy_holds(copy, testimony_id) for copy in copies):
             raise LookupError(f"no testimony with id {testimony_id!r}")
         found.append(testimony_id)
     if person:
@@ -370,47 +420,44 @@ def takedown(
     TakedownIncomplete (with the report) when a public copy could not be reached.
 
     Order: tombstones and audit entries first (from then on ingest and publish withhold them), then every
-    public copy, then the full archive. The full index's lock is held throughout: no ingest interleaves."""
+    public copy, then the full archive. The archive's writer lock and the full index's lock are held
+    throughout: no ingest or publish interleaves."""
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("a takedown needs a reason")
-    key = archive_db.use_key(
-        full, key or load_key(), "a takedown (it keeps an encrypted fingerprint of what it removes)"
-    )
-    at = now()
-    lock = search_index.hold_lock(full_index, lock_timeout) if search_index.exists(full_index) else None
-    try:
-        fingerprints = {
-            testimony_id: Fingerprint.of(testimony_id, source_id, speaker, text)
-            for testimony_id, source_id, speaker, _, text in _candidates(
-                full, f"id in ({','.join('?' * len(testimony_ids))})", testimony_ids
+    with archive_db.writing(full_path, lock_timeout):
+        key = archive_db.use_key(
+            full, key or load_key(), "a takedown (it keeps an encrypted fingerprint of what it removes)"
+        )
+        at = now()
+        lock = search_index.hold_lock(full_index, lock_timeout) if search_index.exists(full_index) else None
+        try:
+            copies = copies_to_reach(full, full_path, extra_copies)
+            fingerprints = _fingerprints(full, testimony_ids, copies)
+            probe = Matcher(
+                [Takedown(0, at, testimony_id=t, fingerprint=f) for t, f in fingerprints.items()]
+                + ([_person_probe(person, at)] if person else [])
             )
-        }
-        # Copies of the same words elsewhere in the archive go too (when in doubt, withhold).
-        probe = Matcher([Takedown(0, at, testimony_id=t, fingerprint=f) for t, f in fingerprints.items()])
-        also = {
-            t: why
-            for t, why in withheld_by(probe, full, "1").items()
-            if t not in fingerprints and t not in testimony_ids
-        }
-        targets = list(dict.fromkeys([*testimony_ids, *also]))
-        _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor)
-        copies = copies_to_reach(full, full_path, extra_copies)
-        archive_id = archive_db.get_meta(full, "archive_id")
-        for copy in copies:
-            _take_down_copy(copy, targets, archive_id, lock_timeout)
-        with full.atomic():
-            delete_testimonies(full, targets)
-            prune_orphans(full)
-            archive_db.bump_generation(full)
+            # Copies of the same words elsewhere in the archive go too (when in doubt, withhold).
+            also = {t: why for t, why in withheld_by(probe, full).items() if t not in testimony_ids}
+            targets = list(dict.fromkeys([*testimony_ids, *also]))
+            _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor)
+            archive_id = archive_db.get_meta(full, "archive_id")
             for copy in copies:
-                if copy.status == "done":
-                    archive_db.record_copy(full, Path(copy.path), Path(copy.index), _copy_published_at(full, copy))
-        archive_db.scrub(full)
-        search_index.rebuild(full, full_index, locked=lock is not None, timeout=lock_timeout)
-    finally:
-        if lock is not None:
-            lock.release()
+                _take_down_copy(copy, targets, probe, archive_id, lock_timeout)
+            with full.atomic():
+                delete_testimonies(full, targets)
+                prune_orphans(full)
+                archive_db.bump_generation(full)
+                for copy in copies:
+                    if copy.status == "done":
+                        archive_db.record_copy(full, Path(copy.path), Path(copy.index), _copy_published_at(full, copy))
+            archive_db.scrub(full)
+            search_index.remove_leftovers(full_index)
+            search_index.rebuild(full, full_index, locked=lock is not None, timeout=lock_timeout)
+        finally:
+            if lock is not None:
+                lock.release()
     report = {
         "testimonies": targets,
         "also_matching": also,
@@ -421,6 +468,57 @@ def takedown(
     if any(copy.status != "done" for copy in copies):
         raise TakedownIncomplete(report)
     return report
+
+
+def _fingerprints(full, testimony_ids: list[str], copies: list[Copy]) -> dict[str, Fingerprint]:
+    """A fingerprint of each testimony, from the full archive, else from a public copy that still holds it
+    (its file changed, or lost it, since it was published)."""
+    found = {}
+    for db in [full, *(_open_copy(copy) for copy in copies)]:
+        if db is None:
+            continue
+        try:
+            missing = [t for t in testimony_ids if t not in found]
+            if missing:
+                marks = ",".join("?" * len(missing))
+                for testimony_id, source_id, speaker, _, text in _candidates(db, f"t.id in ({marks})", missing):
+                    found[testimony_id] = Fingerprint.of(testimony_id, source_id, speaker, text)
+        finally:
+            if db is not full:
+                db.close()
+    return found
+
+
+def _person_probe(person: dict, at: str) -> Takedown:
+    return Takedown(
+        0,
+        at,
+        person_id=person["id"],
+        person_display=person["display"],
+        person_key=None if person["is_pseudonym"] else person_key(person["name"]),
+    )
+
+
+def _copy_holds(copy: "Copy", testimony_id: str) -> bool:
+    public = _open_copy(copy)
+    if public is None:
+        return False
+    try:
+        return bool(public.execute("select 1 from testimonies where id = ?", [testimony_id]).fetchall())
+    finally:
+        public.close()
+
+
+def _open_copy(copy: Copy) -> sqlite_utils.Database | None:
+    """A public copy opened read-only, or None when it is not there or not a public archive."""
+    try:
+        db = archive_db.open_archive(copy.path, archive_db.READ)
+    except archive_db.NotAnArchive:
+        return None
+    if archive_db.archive_kind(db) != "public":
+        db.close()
+        return None
+    return db
 
 
 def _copy_published_at(full: sqlite_utils.Database, copy: Copy) -> str:
@@ -458,9 +556,13 @@ def _record_tombstones(full, key, at, reason, targets, fingerprints, person, act
         )
 
 
-def _take_down_copy(copy: Copy, testimony_ids: list[str], archive_id: str | None, lock_timeout: float) -> None:
-    """Remove testimonies from one public copy: its database in one transaction, then its bytes, then its
-    index. Sets the copy's status; never raises for what concerns only this copy."""
+def _take_down_copy(
+    copy: Copy, testimony_ids: list[str], probe: Matcher, archive_id: str | None, lock_timeout: float
+) -> None:
+    """Remove testimonies from one public copy: the ones named, and any the copy holds that matches the
+    takedown (an older version of an edited testimony, a testimony naming the person); its database in one
+    transaction, then its bytes, then its index. Sets the copy's status; never raises for what concerns
+    only this copy."""
     path = Path(copy.path)
     if not path.is_file():
         copy.status, copy.reason = "unreachable", "no file there (moved or deleted?)"
@@ -480,11 +582,13 @@ def _take_down_copy(copy: Copy, testimony_ids: list[str], archive_id: str | None
         if published_from and archive_id and published_from != archive_id:
             copy.status, copy.reason = "failed", "it was published from another archive"
             return
-        marks = ",".join("?" * len(testimony_ids))
-        present = public.execute(f"select count(*) from testimonies where id in ({marks})", testimony_ids).fetchone()[0]
+        remove_leftovers(path, Path(copy.index))
+        removed = list(dict.fromkeys([*testimony_ids, *withheld_by(probe, public)]))
+        marks = ",".join("?" * len(removed))
+        present = public.execute(f"select count(*) from testimonies where id in ({marks})", removed).fetchone()[0]
         with public.atomic():
             if present:
-                delete_testimonies(public, testimony_ids)
+                delete_testimonies(public, removed)
                 prune_orphans(public)
                 renumber_positions(public)
                 archive_db.bump_generation(public)
@@ -515,8 +619,8 @@ def restore(
         raise ValueError("a restore needs a reason")
     at = now()
     restored, cleared, unknown = [], [], []
-    withheld = _withheld_ids(full)
-    with full.atomic():
+    with archive_db.writing(archive_db.database_path(full)), full.atomic():
+        withheld = _withheld_ids(full)
         for testimony_id in testimony_ids:
             if full.execute("select 1 from tombstones where testimony_id = ?", [testimony_id]).fetchall():
                 full.execute("delete from tombstones where testimony_id = ?", [testimony_id])

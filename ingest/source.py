@@ -243,26 +243,59 @@ def _depth(value, limit=MAX_DEPTH) -> bool:
     return False
 
 
+SHOWN_CHARS = 60
+
+
+def _shown(error) -> str:
+    """The offending value as an error line may show it: never a private field's value (the line is
+    printed, and kept in the ingest log in clear), never a whole mapping or list, at most 60 characters."""
+    if "private" in error.absolute_path:
+        return "a private value"
+    value = error.instance
+    if isinstance(value, dict):
+        return "this mapping"
+    if isinstance(value, list):
+        return "this list"
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 4]}...{text[-1]}"
+
+
 def _describe(error) -> str:
-    """One readable reason for a jsonschema error, preferring the most specific sub-error."""
+    """One readable reason for a jsonschema error, preferring the most specific sub-error. Built here, not
+    taken from jsonschema's message, which would print the value (a private one included) whole."""
     parts = list(error.absolute_path)
+    shown = _shown(error)
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"unknown field {', '.join(map(repr, extra))}"
     if parts and parts[-1] in DATE_FIELDS and error.validator in ("pattern", "oneOf", "type"):
-        return f"{error.instance!r} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD"
+        return f"{shown} is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD"
     if error.validator == "oneOf" and error.context:
         best = max(error.context, key=lambda sub: len(sub.absolute_path))
         if best.validator != "type":
             return _describe(best)
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
+        return f"{shown} is not one of: {', '.join(map(str, error.validator_value))}"
     if error.validator == "pattern":
+        if error.validator_value == "\\S":
+            return f"{shown} is empty"
         what = "an http(s) URL" if parts and parts[-1] == "url" else "of the expected form"
-        return f"{error.instance!r} is not {what}"
+        return f"{shown} is not {what}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
-    return error.message
+    if error.validator == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return f"{shown} is not of type {', '.join(map(repr, expected))}"
+    if error.validator == "minItems" and error.instance == []:
+        return "[] should be non-empty"
+    reasons = {
+        "minLength": "is empty",
+        "maxLength": f"is longer than {error.validator_value} characters",
+        "minItems": f"needs at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}",
+        "minimum": f"is less than {error.validator_value}",
+        "maximum": f"is more than {error.validator_value}",
+    }
+    return f"{shown} {reasons.get(error.validator, 'is not valid here')}"
 
 
 def _position(error):

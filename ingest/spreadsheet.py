@@ -175,11 +175,24 @@ def load_csv(
     if not documents:
         raise InvalidSource(path, None, "no rows below the header")
     normalized = []
+    first_row: dict[str, int] = {}  # source id -> the first row of the group that gave it
     for index, document in enumerate(documents.values()):
         try:
             normalized.append(normalize(validate_document(path, document), path))
         except InvalidSource as error:
             raise _locate(error, index, where, columns) from None
+        # Rows of one source (same URL, else publisher, title and date) that disagree on another source
+        # column would be two sources with one id, and the later would silently replace the earlier: a
+        # `source_visibility: restricted` on one row must never be lost to a public one.
+        source_id, row = normalized[-1].source["id"], where[(index, 0)]
+        if source_id in first_row:
+            raise InvalidSource(
+                path,
+                f"row {row}",
+                f"describes the same source as row {first_row[source_id]} (same url, else publisher, title and "
+                "date) with different source columns: make every row of a source agree",
+            )
+        first_row[source_id] = row
     return normalized
 
 

@@ -81,16 +81,29 @@ def verify_all(db: sqlite_utils.Database, index_dir: Path) -> dict:
         else:
             try:
                 checked = verify_archive(public, Path(copy["index_dir"]))
+                taken_down = _taken_down_in(db, public)
             finally:
                 public.close()
+            if taken_down:
+                checked["problems"].append(
+                    f"{len(taken_down)} taken-down testimonies still in it: {', '.join(taken_down[:5])} "
+                    "(run the takedown again)"
+                )
             entry |= {
-                "ok": checked["ok"],
+                "taken_down": taken_down,
+                "ok": not checked["problems"],
                 "problems": [f"public copy {copy['path']}: {problem}" for problem in checked["problems"]],
             }
         report["copies"].append(entry)
         report["problems"] += entry["problems"]
     report["ok"] = not report["problems"]
     return report
+
+
+def _taken_down_in(full: sqlite_utils.Database, public: sqlite_utils.Database) -> list[str]:
+    """Ids a takedown recorded that a public copy still holds (by id: the fingerprints need the key)."""
+    tombstoned = {row[0] for row in full.execute("select testimony_id from tombstones where testimony_id is not null")}
+    return sorted(row[0] for row in public.execute("select id from testimonies") if row[0] in tombstoned)
 
 
 def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
@@ -103,7 +116,9 @@ def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
     ]:
         fixed += search_index.repair(db, index_dir)
     for copy in report["copies"]:
-        if copy["ok"] or not Path(copy["path"]).is_file():
+        # A copy that still holds a taken-down testimony is not re-indexed (that would make it searchable
+        # again): the takedown must be run again.
+        if copy["ok"] or not Path(copy["path"]).is_file() or copy.get("taken_down"):
             continue
         public = archive_db.open_archive(copy["path"], archive_db.READ)
         try:

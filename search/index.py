@@ -13,6 +13,7 @@ them different, and `Updater.catch_up` (run at the start of every ingest) repair
 """
 
 import datetime
+import glob
 import json
 import os
 import re
@@ -524,8 +525,17 @@ def swap_in(build_dir: Path, index_dir: Path) -> None:
     if index_dir.exists():
         os.replace(index_dir, index_dir.with_name(f".{index_dir.name}.old.{os.getpid()}"))
     os.replace(build_dir, index_dir)
-    for old_dir in index_dir.parent.glob(f".{index_dir.name}.old.*"):
+    for old_dir in index_dir.parent.glob(f".{glob.escape(index_dir.name)}.old.*"):
         shutil.rmtree(old_dir, ignore_errors=True)
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Build folders and old indexes a killed process left beside `index_dir` (see `new_build_dir` and
+    `swap_in`). Only for a caller that holds the archive's writer lock: no build of its own is running."""
+    index_dir = Path(index_dir).absolute()
+    for leftover in index_dir.parent.glob(f".{glob.escape(index_dir.name)}.*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def doc_count(index_dir: Path) -> int | None:

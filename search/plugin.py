@@ -16,10 +16,12 @@ markup), and every other value goes through Jinja's autoescape or `markupsafe.es
 import asyncio
 import contextvars
 import json
+import os
 import sqlite3
 import sys
 import threading
 import urllib.parse
+from functools import lru_cache
 from pathlib import Path
 
 from datasette import hookimpl
@@ -233,6 +235,39 @@ def private_value(token: str) -> Markup:
 
 
 @hookimpl
+def get_metadata(datasette, key, database, table):
+    """A person's label is the name as the archive prints it (`Patime*`): Datasette shows the label in
+    expanded foreign keys, their facets and the JSON and CSV exports with `_labels`, and would otherwise
+    pick `name` and drop the pseudonym's star. Given for every archive served, with or without the
+    project's metadata.yml."""
+    labelled = [name for name, db in datasette.databases.items() if _people_have_display_name(db.path)]
+    if not labelled:
+        return None
+    people = {"tables": {"people": {"label_column": "display_name"}}}
+    return {"databases": dict.fromkeys(labelled, people)}
+
+
+def _people_have_display_name(path) -> bool:
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except (OSError, TypeError):
+        return False
+    return _display_name_column(str(path), stamp)
+
+
+@lru_cache(maxsize=64)
+def _display_name_column(path: str, stamp: int) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
+        try:
+            return any(row[1] == "display_name" for row in conn.execute("pragma table_info(people)"))
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+@hookimpl
 def register_routes():
     return [(r"^/-/search(?P<format>\.json)?$", search_page)]
 
@@ -427,7 +462,17 @@ def asgi_wrapper(datasette):
         async def gate_memo(scope, receive, send):
             if scope["type"] != "http":  # the lifespan task lives as long as the server: no memo there
                 return await app(scope, receive, send)
-            static = scope.get("path", "").startswith("/-/static")
+            path = scope.get("path", "")
+            static = path.startswith("/-/static")
+            if _static_archive_file(datasette, path):
+                return await _refuse(send, 403, "403: archive files are not served as static files")
+            if _replaced_files(datasette):
+                return await _refuse(
+                    send,
+                    503,
+                    "503: a database file this server serves was replaced or removed since it started (a new "
+                    "publish to a deleted copy?): the server still has the old one open. Restart it.",
+                )
 
             async def send_uncached(message):
                 if message["type"] == "http.response.start" and not static:
@@ -444,6 +489,57 @@ def asgi_wrapper(datasette):
         return gate_memo
 
     return wrap
+
+
+async def _refuse(send, status: int, text: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), NO_CACHE],
+        }
+    )
+    await send({"type": "http.response.body", "body": text.encode("utf-8")})
+
+
+def _static_archive_file(datasette, path: str) -> bool:
+    """A file under a `--static` mount that is an archive's (any SQLite database, its journals, an index):
+    `datasette public.db --static assets:.` must not hand out the full archive beside it."""
+    for mount, folder in getattr(datasette, "static_mounts", []):
+        prefix = f"/{mount}/"
+        if path.startswith(prefix):
+            target = (Path(folder) / path[len(prefix) :]).resolve()
+            if any(part.endswith(".whoosh") for part in target.parts):
+                return True
+            if target.name.endswith(("-wal", "-shm", "-journal", ".lock")):
+                return True
+            try:
+                with open(target, "rb") as opened:
+                    return opened.read(16) == b"SQLite format 3\x00"
+            except OSError:
+                return False
+    return False
+
+
+# (id of the Datasette, database name) -> (device, inode) of the file when first seen.
+_file_identities: dict[tuple[int, str], tuple[int, int] | None] = {}
+
+
+def _replaced_files(datasette) -> list[str]:
+    """Served databases whose file is no longer the one the server opened: removed, or replaced by a new
+    file (Datasette keeps the old one open and would go on serving what a takedown removed from the new)."""
+    changed = []
+    for name, database in list(datasette.databases.items()):
+        if not database.path or database.is_memory:
+            continue
+        try:
+            found = os.stat(database.path)
+            identity = (found.st_dev, found.st_ino)
+        except OSError:
+            identity = None
+        if _file_identities.setdefault((id(datasette), name), identity) != identity:
+            changed.append(name)
+    return changed
 
 
 @hookimpl(trylast=True)
@@ -481,6 +577,7 @@ def locked_warning(datasette, full: list[str]) -> str:
 @hookimpl
 def startup(datasette):
     async def inner():
+        _replaced_files(datasette)  # remember which files are served
         full = await full_archives(datasette)
         login = (datasette.plugin_config("datasette-auth-passwords") or {}).get(f"{ARCHIVIST}_password_hash")
         if full and not login:

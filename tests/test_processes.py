@@ -113,7 +113,7 @@ def test_second_ingest_waits_then_fails_clearly(corpus, tmp_path):
     write_corpus(other, files=2, seed=99)
     second = run_cli("ingest", other, "--db", db, "--lock-timeout", "1")
     assert second.returncode == 1
-    assert "locked by another process (waited 1 s); is another ingest running?" in second.stderr
+    assert "locked by another process (waited 1 s); is another ingest, takedown or publish running?" in second.stderr
     assert "Traceback" not in second.stderr + second.stdout
     assert first.wait(timeout=120) == 0, first.stderr.read()
     assert count(db) == total  # the second wrote nothing

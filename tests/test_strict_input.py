@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ingest.cli import app
-from ingest.normalize import LOOKALIKE_STARS, parse_name
+from ingest.normalize import parse_name, star_like
 from ingest.source import FAST_LOADER, SAFE_LOADER, InvalidSource, RefusedKey, parse_text
 
 from .conftest import rows, write
@@ -256,7 +256,19 @@ def test_a_folder_of_bad_and_good_files(runner, tmp_path):
     }
 
 
-@pytest.mark.parametrize("star", ["\uff0a", "\u2217"], ids=["FULLWIDTH ASTERISK", "ASTERISK OPERATOR"])
+@pytest.mark.parametrize(
+    "star",
+    ["\uff0a", "\u2217", "\u22c6", "\u2736", "\u2042", "\u203b", "\u2605"],
+    ids=[
+        "FULLWIDTH ASTERISK",
+        "ASTERISK OPERATOR",
+        "STAR OPERATOR",
+        "SIX POINTED BLACK STAR",
+        "ASTERISM",
+        "REFERENCE MARK",
+        "BLACK STAR",
+    ],
+)
 def test_lookalike_star_marks_a_pseudonym(runner, tmp_path, star):
     path = write(tmp_path / "a.yml", one_testimony_yaml("Look-alike", f"Patime{star}", subject=f"Ablikim {star}"))
     db = tmp_path / "a.db"
@@ -409,11 +421,31 @@ def test_parse_name_refuses(raw, reason):
     assert str(error.value) == reason
 
 
-def test_lookalike_stars_are_every_asterisk():
-    """Every code point Unicode names an asterisk (less letters and the invisible TAG ASTERISK), and ٭."""
-    asterisks = {
+def test_star_like_is_every_asterisk_star_asterism_and_reference_mark():
+    """Every code point Unicode names an asterisk, a star, an asterism or a reference mark (less letters)."""
+    expected = {
         char
         for char in map(chr, range(sys.maxunicode + 1))
-        if "ASTERISK" in unicodedata.name(char, "") and char != "*" and unicodedata.category(char)[0] not in "LC"
+        if unicodedata.category(char)[0] not in "LC"
+        and any(word in unicodedata.name(char, "").split() for word in ("ASTERISK", "STAR", "ASTERISM"))
+        or "REFERENCE MARK" in unicodedata.name(char, "")
     }
-    assert {chr(code) for code in LOOKALIKE_STARS} == asterisks | {"\u066d"}
+    found = {char for char in map(chr, range(sys.maxunicode + 1)) if star_like(char)}
+    assert found == expected | {"*"}
+    assert {"\uff0a", "\u2217", "\u066d", "\u22c6", "\u2605", "\u2736", "\u2042", "\u203b"} <= found
+
+
+def test_a_name_ending_in_another_symbol_is_refused():
+    with pytest.raises(ValueError) as error:
+        parse_name("Patime\u2665")
+    assert str(error.value) == "'Patime♥' ends with U+2665 BLACK HEART SUIT: if it marks a pseudonym, write *"
+
+
+@pytest.mark.parametrize("char", ["\u034f", "\ufe0f", "\U000e0100", "\u180b", "\u3164", "\u2800", "\u17b4"])
+def test_default_ignorable_characters_in_a_name_are_refused(char):
+    """Shown as nothing though Unicode files them as marks or letters: a second, invisible spelling."""
+    with pytest.raises(ValueError) as error:
+        parse_name(f"Meryem{char} Tash")
+    assert f"contains U+{ord(char):04X}" in str(error.value)
+    with pytest.raises(ValueError):
+        parse_name(char)
