@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import sqlite_utils
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.util.times import long_to_datetime
@@ -322,8 +323,7 @@ class Archive:
         """Index documents that SQLite does not hold as they are (masked from every answer), and how many
         testimonies SQLite holds that the index does not cover. Nothing to mask when the index was built
         for the database's generation; otherwise one pass over (id, content hash), cached per generation."""
-        rows = conn.execute("select value from archive_meta where key = 'generation'").fetchall()
-        db_generation = int(rows[0][0]) if rows else 0
+        db_generation = search_index.db_generation(sqlite_utils.Database(conn))
         if db_generation == self._generation:
             return set(), 0
         table = self.facet_table(searcher)

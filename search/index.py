@@ -34,6 +34,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.writing import LockError
 
+from ingest import db as archive_db
+
 from .names import fold, variant_key, words
 
 INDEX_NAME = "testimonies"
@@ -254,9 +256,7 @@ def _write_file(target: Path, value) -> None:
     os.replace(tmp, target)
 
 
-def db_generation(db: sqlite_utils.Database) -> int:
-    rows = db.execute("select value from archive_meta where key = 'generation'").fetchall()
-    return int(rows[0][0]) if rows else 0
+db_generation = archive_db.generation  # the database side of the stamp; one reader of it
 
 
 # -- documents ---------------------------------------------------------------------------------------
