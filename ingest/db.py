@@ -27,8 +27,9 @@ import sqlite_utils
 from .crypto import ArchiveKey, KeyProblem, require
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 LOCK_TIMEOUT = 30.0
+READ_TIMEOUT = 5.0  # a reader waits this long for a writer's exclusive lock, then says so
 CHECKPOINT_TRIES = 50
 
 TABLES = {
@@ -280,6 +281,8 @@ def ensure_db_shape(
                 db[name].create_index(columns, if_not_exists=True)
         if version and version < 4:
             _migrate_to_4(db, key)
+        if version and version < 5:
+            _migrate_to_5(db)
         if not public and get_meta(db, "archive_id") is None:
             set_meta(db, "archive_id", uuid.uuid4().hex)
         set_meta(db, "schema_version", SCHEMA_VERSION)
@@ -301,7 +304,7 @@ def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = 
         raise NotAnArchive(f"no archive at {path}")
     if mode == READ:
         uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)
+        conn = sqlite3.connect(uri, uri=True, timeout=READ_TIMEOUT)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=LOCK_TIMEOUT)
@@ -317,6 +320,11 @@ def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = 
             )
         if mode != READ:
             ensure_db_shape(db, key)
+    except sqlite3.OperationalError as error:
+        db.close()
+        if "locked" in str(error) or "busy" in str(error):
+            raise ArchiveBusy(path, READ_TIMEOUT if mode == READ else LOCK_TIMEOUT) from None
+        raise NotAnArchive(f"{path} is not a testimony archive ({error})") from None
     except sqlite3.DatabaseError as error:
         db.close()
         raise NotAnArchive(f"{path} is not a testimony archive ({error})") from None
@@ -327,10 +335,10 @@ def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = 
 
 
 class ArchiveBusy(Exception):
-    """Another command holds the archive's writer lock."""
+    """Another command holds the archive's writer lock (or the lock cannot be taken at all)."""
 
-    def __init__(self, path: Path, timeout: float):
-        super().__init__(f"the archive at {path} is locked by another process (waited {timeout:.0f} s)")
+    def __init__(self, path: Path, timeout: float | None = None, reason: str | None = None):
+        super().__init__(reason or f"the archive at {path} is locked by another process (waited {timeout:g} s)")
 
 
 @contextmanager
@@ -338,9 +346,28 @@ def writing(path: Path | str, timeout: float = LOCK_TIMEOUT):
     """The archive's writer lock (a hidden file beside it): ingest, takedown, publish and restore of one
     archive run one at a time. A publish that read the takedowns just before a takedown committed would
     otherwise put back what the takedown removed, and an ingest would re-insert it. Released by the
-    operating system when the process dies, `kill -9` included."""
-    path = Path(path)
-    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    operating system when the process dies, `kill -9` included.
+
+    One lock per file, however its path is spelled (a symlink, a relative path): the path is resolved.
+    The lock file takes the archive's own permissions, so every archivist who may write the archive may
+    take it; where it cannot be opened for writing, a read-only descriptor locks just as well."""
+    path = Path(path).resolve()
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.fchmod(descriptor, path.stat().st_mode & 0o666)
+        except OSError:
+            pass  # somebody else's lock file, or no archive yet: the mode stays as it is
+    except PermissionError:
+        try:
+            descriptor = os.open(lock_path, os.O_RDONLY)
+        except OSError as error:
+            raise ArchiveBusy(
+                path, reason=f"cannot take the archive's writer lock {lock_path}: {error.strerror}"
+            ) from None
+    except OSError as error:
+        raise ArchiveBusy(path, reason=f"cannot take the archive's writer lock {lock_path}: {error.strerror}") from None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -497,12 +524,13 @@ def record_copy(db: sqlite_utils.Database, path: Path, index_dir: Path, at: str)
     )
 
 
-def forget_copy(db: sqlite_utils.Database, path: Path | str) -> bool:
+def forget_copy(db: sqlite_utils.Database, path: Path | str) -> dict | None:
+    """Stop tracking a published copy; returns its record (None when there was none)."""
+    paths = [str(path), str(Path(path).resolve())]
     with db.atomic():
-        cursor = db.execute(
-            "delete from published_copies where path = ? or path = ?", [str(path), str(Path(path).resolve())]
-        )
-    return cursor.rowcount > 0
+        found = db.execute("select * from published_copies where path in (?, ?)", paths).fetchall()
+        db.execute("delete from published_copies where path in (?, ?)", paths)
+    return dict(zip(TABLES["published_copies"]["columns"], found[0], strict=False)) if found else None
 
 
 # -- migrations (never edit one that has shipped; add the next) --------------------------------------
@@ -531,6 +559,22 @@ def _reshape_tombstones(db: sqlite_utils.Database) -> None:
         select 'testimony', testimony_id, removed_at, reason from tombstones_v3 order by rowid"""
     )
     db.execute("drop table tombstones_v3")
+
+
+def _migrate_to_5(db: sqlite_utils.Database) -> None:
+    """v4 -> v5: a person's display name (the label that keeps a pseudonym's star); tombstone ids that
+    are never reused (an archive made by the first v4 code has a plain integer key)."""
+    db.execute(
+        "update people set display_name = name || case when is_pseudonym then '*' else '' end "
+        "where display_name is null"
+    )
+    created = db.execute("select sql from sqlite_master where name = 'tombstones'").fetchone()
+    if created and "AUTOINCREMENT" not in created[0].upper():
+        columns = ", ".join(f"[{c}]" for c in TABLES["tombstones"]["columns"])
+        db.execute("alter table tombstones rename to tombstones_v4")
+        _create_autoincrement(db, "tombstones")
+        db.execute(f"insert into tombstones ({columns}) select {columns} from tombstones_v4 order by id")
+        db.execute("drop table tombstones_v4")
 
 
 def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:

@@ -36,7 +36,11 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
+from anyascii import anyascii
+
 from search.names import variant_key, words
+
+from .normalize import IGNORABLE
 
 SHINGLE = 5
 SKETCH_SIZE = 128
@@ -49,12 +53,17 @@ NON_WORD = re.compile(r"[\W_]+")
 
 
 def fold_text(text: str) -> str:
-    """Case, accents, punctuation, spacing and invisible characters folded: 'Oğuz said: “No!”' -> 'oguz said no'."""
+    """Case, accents, scripts, punctuation, spacing and invisible characters folded, so a re-typed copy
+    compares equal: 'Oğuz said: "No!"' -> 'oguz said no'. Cyrillic look-alike letters (а е о р с) and
+    other scripts are spelled in Latin letters (anyascii); zero-width and other default-ignorable
+    characters are dropped (between every letter they would otherwise break every piece)."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     stripped = "".join(
-        char for char in decomposed if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
+        char
+        for char in decomposed
+        if not unicodedata.combining(char) and unicodedata.category(char) != "Cf" and char not in IGNORABLE
     )
-    return NON_WORD.sub(" ", stripped.casefold()).strip()
+    return NON_WORD.sub(" ", anyascii(stripped).casefold()).strip()
 
 
 def shingles(text: str) -> set[int]:
@@ -70,8 +79,8 @@ def speaker_key(name: str | None) -> str:
 
 
 def person_key(name: str) -> tuple[str, ...]:
-    """A real name as search compares names: case, accents and spelling variants folded."""
-    return tuple(variant_key(word) or fold_text(word) for word in words(name))
+    """A real name as search compares names: case, accents, spelling variants and word order folded."""
+    return tuple(sorted(variant_key(word) or fold_text(word) for word in words(name)))
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,8 @@ class Takedown:
     def describe(self) -> str:
         when = (self.removed_at or "")[:10]
         if self.person_id:
-            return f"names a person taken down on {when} (takedown {self.tombstone_id})"
+            which = f"takedown {self.tombstone_id}" if self.tombstone_id else "this takedown"
+            return f"names a person taken down on {when} ({which})"
         return f"matches takedown {self.testimony_id} of {when}"
 
 
@@ -181,9 +191,10 @@ class Matcher:
         if testimony_id in self.by_id:
             takedown = self.by_id[testimony_id]
             return takedown, takedown.describe()
-        for person_id, name, is_pseudonym in people:
+        for person_id, name, _ in people:
             takedown = self.by_person.get(person_id)
-            if takedown is None and not is_pseudonym and self.by_person_key:
+            # A taken-down real name is withheld in any spelling search takes for it, also starred.
+            if takedown is None and self.by_person_key:
                 takedown = self.by_person_key.get(person_key(name))
             if takedown and not self._cleared(testimony_id, takedown):
                 return takedown, takedown.describe()

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .source import InvalidSource
+from .source import InvalidSource, excerpt
 
 DEFAULT_LANGUAGE = "en"
 DEFAULT_VISIBILITY = "public"
@@ -35,13 +35,15 @@ ID_LENGTH = 16
 MARKDOWN_BOLD = re.compile(r"^(?:\\?\*){2}(.+?)(?:\\?\*){2}$", re.DOTALL)
 PSEUDONYM_STAR = re.compile(r"(?:\s*\\?\*)+$")
 
-# Characters that look like * to a reader, or that a typist may have used as one: every character whose
-# Unicode name says ASTERISK, STAR, ASTERISM or REFERENCE MARK (＊ ∗ ⁎ ﹡ ٭ ✱ ⋆ ★ ✶ ⁂ ※ ...), less
-# letters. A name ending in one is a pseudonym, exactly as if it ended in *: when in doubt, the archive
-# protects the person. Anywhere else in a name one is an error, like *. Any other pictographic symbol
-# (Unicode's "other symbol": ♥ ✓ ☐ ...) at the end of a name is refused: it may be a marker nobody here
-# has seen yet. Punctuation and math signs stay data (O'Brien, <b>x</b>).
-STAR_WORDS = ("ASTERISK", "STAR", "ASTERISM", "REFERENCE MARK")
+# Characters that look like * to a reader, or that a typist may have used as one, or as the footnote
+# mark that says a name was changed: every character whose Unicode name holds ASTERISK, ASTERISM,
+# REFERENCE MARK or DAGGER, or the word STAR (＊ ∗ ⁎ ⁑ ﹡ ٭ ✱ ⋆ ★ ✶ ⁂ ※ † ‡ ...), less letters. A name
+# ending in one is a pseudonym, exactly as if it ended in *: when in doubt, the archive protects the
+# person. Anywhere else in a name one is an error, like *. A name ends with a letter, a mark, a digit
+# or one of NAME_ENDINGS; any other character at the end (⁕ ⊹ ♥ ✓ ...) is refused, naming it: it may
+# be a marker nobody here has seen yet.
+STAR_SUBSTRINGS = ("ASTERISK", "ASTERISM", "REFERENCE MARK", "DAGGER")
+NAME_ENDINGS = set(".'’)]>\"")  # Jr., O', (Ali), <b>x</b>: data, not markers
 
 
 @lru_cache(maxsize=4096)
@@ -51,7 +53,7 @@ def star_like(char: str) -> bool:
     if unicodedata.category(char)[0] in "LC":
         return False
     name = unicodedata.name(char, "")
-    return any(word in name.split() or (" " in word and word in name) for word in STAR_WORDS)
+    return "STAR" in name.split() or any(part in name for part in STAR_SUBSTRINGS)
 
 
 # Refused in a name because they show nothing (or reorder what is shown): a name that looks like
@@ -117,14 +119,14 @@ def parse_name(raw: str) -> tuple[str, bool]:
     name = "".join("*" if star_like(char) else char for char in name)
     stripped = PSEUDONYM_STAR.sub("", name)
     if "*" in stripped:
-        raise ValueError(f"{raw!r}: {INNER_STAR}")
-    last = stripped.rstrip()[-1:]
-    if last and unicodedata.category(last) == "So":
-        raise ValueError(
-            f"{raw!r} ends with U+{ord(last):04X} {unicodedata.name(last, '')}: if it marks a pseudonym, write *"
-        )
+        raise ValueError(f"{excerpt(raw)}: {INNER_STAR}")
     if not any(unicodedata.category(char).startswith("L") for char in stripped):
-        raise ValueError(f"{raw!r} is not a name: it has no letter")
+        raise ValueError(f"{excerpt(raw)} is not a name: it has no letter")
+    last = stripped.rstrip()[-1:]
+    if last and unicodedata.category(last)[0] not in "LMN" and last not in NAME_ENDINGS:
+        raise ValueError(
+            f"{excerpt(raw)} ends with U+{ord(last):04X} {unicodedata.name(last, '')}: if it marks a pseudonym, write *"
+        )
     return stripped.strip(), stripped != name
 
 
@@ -146,7 +148,7 @@ def _check_visible(raw: str) -> None:
         else:
             kind = f"({INVISIBLE_CATEGORIES[category]})"
         name = unicodedata.name(char, "")
-        raise ValueError(f"{raw!r} contains U+{ord(char):04X}{' ' + name if name else ''} {kind}: remove it")
+        raise ValueError(f"{excerpt(raw)} contains U+{ord(char):04X}{' ' + name if name else ''} {kind}: remove it")
 
 
 def _inside_word(text: str, position: int) -> bool:
@@ -276,7 +278,7 @@ class _Normalizer:
         except ValueError as error:
             raise InvalidSource(self.path, where, str(error)) from None
         if not name:
-            raise InvalidSource(self.path, where, f"{raw_name!r} is not a name")
+            raise InvalidSource(self.path, where, f"{excerpt(raw_name)} is not a name")
         if pseudonym_flag is False and starred:
             raise InvalidSource(self.path, where, "pseudonym is false but the name is marked with *")
         is_pseudonym = int(bool(starred or pseudonym_flag))

@@ -139,7 +139,7 @@ def publish(
 
 
 def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) -> dict:
-    previous_generation = _existing_public_generation(public_path)
+    previous_generation = _existing_public_generation(public_path, public_index)
     matcher = archive_db.takedown_matcher(full, key)
     # Defence in depth: every row is checked against the takedowns again, not only by id.
     withheld = withheld_by(matcher, full, "visibility = 'public'")
@@ -172,6 +172,15 @@ def _build_paths(public_path: Path) -> tuple[Path, Path]:
     return public_path.with_name(f".{public_path.name}.building"), public_path.with_name(f".{public_path.name}.compact")
 
 
+def remove_copy_files(public_path: Path, public_index: Path) -> str:
+    """A forgotten copy's index and leftovers (its database, if still there, is the archivist's to delete)."""
+    remove_leftovers(public_path, public_index)
+    if public_index.exists():
+        shutil.rmtree(public_index, ignore_errors=True)
+        return f"its index {public_index}"
+    return ""
+
+
 def remove_leftovers(public_path: Path, public_index: Path) -> None:
     """What a killed publish or rebuild left beside a public copy: a database being built, its compact
     copy, index build folders and old indexes. Each can hold testimonies taken down since."""
@@ -180,11 +189,14 @@ def remove_leftovers(public_path: Path, public_index: Path) -> None:
     search_index.remove_leftovers(public_index)
 
 
-def _existing_public_generation(public_path: Path) -> int:
-    """The generation of the public archive about to be replaced (0 when there is none). A file there that
-    is not a public archive is never overwritten."""
+def _existing_public_generation(public_path: Path, public_index: Path) -> int:
+    """The highest generation the public archive about to be replaced, or an index left where its index
+    goes, was stamped with (0 when there is none): the new copy's stamp is above both, so a new database
+    is never taken for the one an old index was built for. A file there that is not a public archive is
+    never overwritten."""
+    stamp = search_index.read_generation(public_index) or 0
     if not public_path.exists():
-        return 0
+        return stamp
     try:
         existing = archive_db.open_archive(public_path, archive_db.READ)
     except archive_db.NotAnArchive:
@@ -192,7 +204,7 @@ def _existing_public_generation(public_path: Path) -> int:
     try:
         if archive_db.archive_kind(existing) != "public":
             raise ValueError(f"{public_path} is a full archive: publish will not overwrite it")
-        return archive_db.generation(existing)
+        return max(stamp, archive_db.generation(existing))
     finally:
         existing.close()
 
@@ -224,6 +236,12 @@ def _build(full_path, build_path, compact_path, withheld, generation, archive_id
     finally:
         build.close()
         _remove_database(build_path)
+    # WAL, like the full archive: readers (the server) are never blocked by a takedown's write or vacuum.
+    compact = sqlite3.connect(str(compact_path))
+    try:
+        compact.execute("pragma journal_mode=wal")
+    finally:
+        compact.close()
     return counts
 
 
@@ -344,14 +362,23 @@ def resolve_targets(
             raise LookupError(f"no testimony with id {testimony_id!r}")
         found.append(testimony_id)
     if person:
-        found += [
-            row[0]
-            for row in db.execute(
-                """select id from testimonies where speaker_id = ?
-                union select testimony_id from testimony_subjects where person_id = ? order by 1""",
-                [person["id"], person["id"]],
-            )
-        ]
+        # Also what only a public copy still holds (the file changed since it was published): each of those
+        # testimonies is taken down with a fingerprint of its own, so a re-attributed copy stays out.
+        for holder in [db, *(_open_copy(copy) for copy in copies)]:
+            if holder is None:
+                continue
+            try:
+                found += [
+                    row[0]
+                    for row in holder.execute(
+                        """select id from testimonies where speaker_id = ?
+                        union select testimony_id from testimony_subjects where person_id = ? order by 1""",
+                        [person["id"], person["id"]],
+                    )
+                ]
+            finally:
+                if holder is not db:
+                    holder.close()
     return list(dict.fromkeys(found))
 
 
@@ -566,6 +593,12 @@ def _take_down_copy(
     path = Path(copy.path)
     if not path.is_file():
         copy.status, copy.reason = "unreachable", "no file there (moved or deleted?)"
+        # Its index is still beside where it was, holding the words: nothing can serve it without its
+        # database, so it goes (a copy that moved is reached with --public and indexed anew).
+        remove_leftovers(path, Path(copy.index))
+        if Path(copy.index).exists():
+            shutil.rmtree(copy.index, ignore_errors=True)
+            copy.reason += "; its index there was removed"
         return
     try:
         public = archive_db.open_archive(path, archive_db.READ)

@@ -178,8 +178,10 @@ def stemmed_field(language: str | None) -> str | None:
 
 
 def index_dir_for(db_path: Path | str) -> Path:
-    """The default index folder: beside the database, `<db>.whoosh`."""
-    return Path(f"{db_path}.whoosh")
+    """The default index folder: beside the database, `<db>.whoosh` (beside the file a symlink leads to,
+    so one archive has one index however its path is spelled)."""
+    path = Path(db_path)
+    return Path(f"{path.resolve() if path.is_symlink() else path}.whoosh")
 
 
 def exists(index_dir: Path) -> bool:

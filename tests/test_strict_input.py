@@ -258,7 +258,7 @@ def test_a_folder_of_bad_and_good_files(runner, tmp_path):
 
 @pytest.mark.parametrize(
     "star",
-    ["\uff0a", "\u2217", "\u22c6", "\u2736", "\u2042", "\u203b", "\u2605"],
+    ["\uff0a", "\u2217", "\u22c6", "\u2736", "\u2042", "\u203b", "\u2605", "\u2051", "\u2020"],
     ids=[
         "FULLWIDTH ASTERISK",
         "ASTERISK OPERATOR",
@@ -267,6 +267,8 @@ def test_a_folder_of_bad_and_good_files(runner, tmp_path):
         "ASTERISM",
         "REFERENCE MARK",
         "BLACK STAR",
+        "TWO ASTERISKS ALIGNED VERTICALLY",
+        "DAGGER",
     ],
 )
 def test_lookalike_star_marks_a_pseudonym(runner, tmp_path, star):
@@ -421,24 +423,34 @@ def test_parse_name_refuses(raw, reason):
     assert str(error.value) == reason
 
 
-def test_star_like_is_every_asterisk_star_asterism_and_reference_mark():
-    """Every code point Unicode names an asterisk, a star, an asterism or a reference mark (less letters)."""
+def test_star_like_is_every_asterisk_star_asterism_reference_mark_and_dagger():
+    """Every code point whose Unicode name holds ASTERISK, ASTERISM, REFERENCE MARK or DAGGER, or the word
+    STAR (less letters): ⁑ TWO ASTERISKS ALIGNED VERTICALLY and † DAGGER included."""
     expected = {
         char
         for char in map(chr, range(sys.maxunicode + 1))
         if unicodedata.category(char)[0] not in "LC"
-        and any(word in unicodedata.name(char, "").split() for word in ("ASTERISK", "STAR", "ASTERISM"))
-        or "REFERENCE MARK" in unicodedata.name(char, "")
+        and (
+            "STAR" in unicodedata.name(char, "").split()
+            or any(part in unicodedata.name(char, "") for part in ("ASTERISK", "ASTERISM", "REFERENCE MARK", "DAGGER"))
+        )
     }
     found = {char for char in map(chr, range(sys.maxunicode + 1)) if star_like(char)}
     assert found == expected | {"*"}
-    assert {"\uff0a", "\u2217", "\u066d", "\u22c6", "\u2605", "\u2736", "\u2042", "\u203b"} <= found
+    assert {"\uff0a", "\u2217", "\u066d", "\u22c6", "\u2605", "\u2736", "\u2042", "\u203b", "\u2051", "\u2020"} <= found
 
 
-def test_a_name_ending_in_another_symbol_is_refused():
+@pytest.mark.parametrize("mark", ["\u2665", "\u2055", "\u22b9", "\u02df", "#", "?", "!", ","])
+def test_a_name_ending_in_another_mark_is_refused(mark):
     with pytest.raises(ValueError) as error:
-        parse_name("Patime\u2665")
-    assert str(error.value) == "'Patime♥' ends with U+2665 BLACK HEART SUIT: if it marks a pseudonym, write *"
+        parse_name(f"Patime{mark}")
+    assert str(error.value).startswith(f"{'Patime' + mark!r} ends with U+{ord(mark):04X}")
+    assert str(error.value).endswith(": if it marks a pseudonym, write *")
+
+
+@pytest.mark.parametrize("name", ["Ali Jr.", "O'", "Ayse (Ayşe)", "<b>x</b>", "Ward 3", 'Zhu "Little Zhu"'])
+def test_a_name_may_end_with_a_letter_digit_or_closing_mark(name):
+    assert parse_name(name) == (name, False)
 
 
 @pytest.mark.parametrize("char", ["\u034f", "\ufe0f", "\U000e0100", "\u180b", "\u3164", "\u2800", "\u17b4"])
