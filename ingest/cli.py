@@ -33,8 +33,42 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# What reaches a terminal is never raw: a stored ESC or OSC sequence could rewrite the screen (erase the
+# "(pseudonym)" beside a name) or write the clipboard, a bidi control could reorder a line. Each such
+# character is shown as a visible stand-in of the same width, so rich's styling spans stay in place:
+# C0 controls as their Control Pictures symbol (ESC as ␛), DEL as ␡, C1 and bidi controls as �.
+UNSAFE = {code: 0x2400 + code for code in range(0x20) if chr(code) not in "\t\n"} | {0x7F: 0x2421}
+UNSAFE |= dict.fromkeys(
+    [*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], 0xFFFD
+)
+JSON_ESCAPES = {code: f"\\u{code:04x}" for code in UNSAFE if code >= 0x7F}
+
+
+def terminal_safe(value):
+    """A string or rich Text with every control and bidi character replaced by a visible stand-in."""
+    if isinstance(value, str):
+        return value.translate(UNSAFE)
+    if isinstance(value, Text):
+        safe = value.copy()
+        safe.plain = value.plain.translate(UNSAFE)
+        return safe
+    return value
+
+
+class SafeConsole(Console):
+    def print(self, *objects, **options):
+        super().print(*(terminal_safe(obj) for obj in objects), **options)
+
+
+out = SafeConsole(highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(data) -> None:
+    """Machine-readable output: exact data, with controls escaped (as JSON always does) and DEL, C1 and bidi
+    controls escaped too, so the JSON is safe to look at in a terminal and parses to the same values."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2).translate(JSON_ESCAPES) + "\n")
+
 
 DbOption = Annotated[Path, typer.Option("--db", help="The archive's SQLite database.", dir_okay=False)]
 IndexOption = Annotated[
@@ -48,6 +82,10 @@ MapOption = Annotated[
 ]
 MaxBytesOption = Annotated[
     int, typer.Option("--max-bytes", help="Refuse files larger than this many bytes.", min=1, show_default=True)
+]
+FollowSymlinksOption = Annotated[
+    bool,
+    typer.Option("--follow-symlinks", help="Read symlinks inside a folder that lead outside it (refused by default)."),
 ]
 
 
@@ -68,6 +106,8 @@ def open_db(db: Path, mode: str = archive_db.READ, key=None):
         fail(str(error), 2)
     except crypto.KeyProblem as error:
         fail(str(error), 2)
+    except archive_db.ArchiveBusy as error:
+        fail(f"{error}: it is being written, try again in a moment")
 
 
 def archive_key():
@@ -85,20 +125,21 @@ def file_progress():
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[name]}"),
+        TextColumn("{task.fields[name]}", markup=False),  # a file name is data, never markup
         console=err,
         transient=True,
         disable=not err.is_terminal,
     )
 
 
-def count_files(paths):
-    return sum(1 for _ in load.find_source_files(paths))
+def count_files(paths, follow_symlinks: bool = False):
+    return sum(1 for _ in load.find_source_files(paths, follow_symlinks=follow_symlinks))
 
 
-def run_with_progress(description: str, paths, work):
+def run_with_progress(description: str, paths, work, follow_symlinks: bool = False):
     with file_progress() as progress:
-        task = progress.add_task(description, total=None if progress.disable else count_files(paths), name="")
+        total = None if progress.disable else count_files(paths, follow_symlinks)
+        task = progress.add_task(description, total=total, name="")
 
         def advance(path):
             progress.update(task, advance=1, name=str(path.name))
@@ -116,7 +157,7 @@ def csv_map(items: list[str] | None) -> dict[str, str]:
 def print_report(report: load.Report, as_json: bool, verb: str) -> None:
     summary = report.summary()
     if as_json:
-        out.print_json(json.dumps(summary | {"index_repaired": report.index_repaired}))
+        emit_json(summary | {"index_repaired": report.index_repaired})
         return
     for failed in report.failed:
         err.print(Text(failed.error, style="red"))
@@ -150,6 +191,7 @@ def ingest(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another ingest to finish.", min=0)
     ] = search_index.LOCK_TIMEOUT,
+    follow_symlinks: FollowSymlinksOption = False,
     as_json: JsonOption = False,
 ):
     """Ingest testimony source files (.yml, .yaml, .json, .csv) into the archive and its search index."""
@@ -161,8 +203,9 @@ def ingest(
             "Ingesting",
             paths,
             lambda advance: load.ingest_paths(
-                archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping, key
+                archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping, key, follow_symlinks
             ),
+            follow_symlinks,
         )
     except (search_index.IndexBusy, archive_db.ArchiveBusy) as error:
         fail(f"{error}; is another ingest, takedown or publish running?")
@@ -177,12 +220,16 @@ def validate(
     paths: PathsArgument,
     max_bytes: MaxBytesOption = MAX_FILE_BYTES,
     column_map: MapOption = None,
+    follow_symlinks: FollowSymlinksOption = False,
     as_json: JsonOption = False,
 ):
     """Check source files against the schema and normalization rules; writes nothing."""
     mapping = csv_map(column_map)
     report = run_with_progress(
-        "Validating", paths, lambda advance: load.check_paths(paths, advance, max_bytes, mapping)
+        "Validating",
+        paths,
+        lambda advance: load.check_paths(paths, advance, max_bytes, mapping, follow_symlinks),
+        follow_symlinks,
     )
     print_report(report, as_json, "validate")
     raise typer.Exit(report.exit_code)
@@ -200,7 +247,7 @@ def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_jso
         except search_index.IndexBusy as error:
             fail(str(error))
     if as_json:
-        out.print_json(json.dumps({"indexed": count}))
+        emit_json({"indexed": count})
     else:
         out.print(f"Indexed {count} testimonies into {index_for(db, index)}")
 
@@ -228,7 +275,7 @@ def verify(
         before, report = report, verify_all(archive, index_dir)
         report["repaired"] = {"documents": repaired, "problems_before": before["problems"]}
     if as_json:
-        out.print_json(json.dumps(report))
+        emit_json(report)
     else:
         if repaired is not None:
             for problem in report["repaired"]["problems_before"]:
@@ -265,7 +312,7 @@ def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json:
         },
     }
     if as_json:
-        out.print_json(json.dumps(summary))
+        emit_json(summary)
         return
     table = Table("table", "rows", box=None)
     for name, count in counts.items():
@@ -274,6 +321,10 @@ def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json:
     out.print(f"people with a pseudonym: {summary['pseudonyms']}")
     indexed = summary["index_documents"]
     out.print(f"index documents: {indexed if indexed is not None else 'no index'} ({index_dir})")
+
+
+# An archivist's own searches may take longer than a public server's (see search.api.Budget).
+CLI_TIME_LIMIT = 10.0
 
 
 class Sort(StrEnum):
@@ -361,6 +412,9 @@ def search(
     exact_names: Annotated[
         bool, typer.Option("--exact-names", help="Match names as written (accents folded), without spelling variants.")
     ] = False,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds the search may take before it is stopped.", min=0.01)
+    ] = CLI_TIME_LIMIT,
     as_json: JsonOption = False,
 ):
     """Search testimonies: ranked hits with highlighted snippets, matched name variants and facet counts."""
@@ -370,19 +424,22 @@ def search(
             db,
             index_for(db, index),
             query,
+            budget=search_api.Budget(time_limit=time_limit),
             filters=parse_filters(filters or []),
             sort=sort.value,
             page=page,
             page_size=limit,
             exact_names=exact_names,
         )
+    except (search_api.SearchTimeout, search_api.SearchBusy) as error:
+        fail(str(error), 1)
     except search_api.SearchError as error:
         fail(str(error), 2)
     except FileNotFoundError as error:
         fail(str(error), 2)
     if as_json:
         data = result.to_dict()
-        out.print_json(json.dumps(data, ensure_ascii=False))
+        emit_json(data)
     else:
         print_results(result)
 
@@ -413,17 +470,13 @@ def extract(
         normalize(validate_document(output or source, draft.document), output or source)
     except InvalidSource as error:
         problem = error.reason if not error.where else f"{error.where}: {error.reason}"
+    text = draft_to_yaml(draft, source_name=source.name)
+    if output:
+        output.write_text(text, encoding="utf-8")
     if as_json:
-        out.print_json(
-            json.dumps(
-                {"draft": draft.document, "warnings": draft.warnings, "valid": problem is None, "problem": problem}
-            )
-        )
+        emit_json({"draft": draft.document, "warnings": draft.warnings, "valid": problem is None, "problem": problem})
     else:
-        text = draft_to_yaml(draft, source_name=source.name)
-        if output:
-            output.write_text(text, encoding="utf-8")
-        else:
+        if not output:
             sys.stdout.write(text)
         for warning in draft.warnings:
             err.print(Text(f"warning: {warning}", style="yellow"))
@@ -467,7 +520,7 @@ def publish(
     except (archive_db.NotAnArchive, crypto.KeyProblem) as error:
         fail(str(error), 2)
     if as_json:
-        out.print_json(json.dumps({"public": str(public_db), **counts}))
+        emit_json({"public": str(public_db), **counts})
         return
     withheld = f", {counts['withheld']} withheld by takedowns" if counts["withheld"] else ""
     out.print(
@@ -535,7 +588,7 @@ def takedown(
     except privacy.TakedownIncomplete as error:
         report, complete = error.report, False
     if as_json:
-        out.print_json(json.dumps(report | {"complete": complete}))
+        emit_json(report | {"complete": complete})
     else:
         print_takedown(report)
     raise typer.Exit(0 if complete else 1)
@@ -592,7 +645,7 @@ def restore(
     except archive_db.ArchiveBusy as error:
         fail(f"{error}; is an ingest, takedown or publish running?")
     if as_json:
-        out.print_json(json.dumps(result))
+        emit_json(result)
     else:
         out.print(
             Text(
@@ -614,15 +667,30 @@ def copies(
 ):
     """List the public copies published from this archive (each takedown reaches every one of them)."""
     if forget is not None:
+        from . import privacy
+
+        if forget.exists():
+            fail(
+                f"{forget} is still there: a copy no takedown reaches would keep what is taken down. Delete it "
+                "first (or move it and run a takedown with --public NEW_PATH).",
+                2,
+            )
         archive = open_db(db, archive_db.WRITE)
-        if not archive_db.forget_copy(archive, forget):
+        record = archive_db.forget_copy(archive, forget)
+        if record is None:
             fail(f"{forget} is not a recorded copy of {db}", 2)
-        out.print(Text(f"Forgot {forget}: takedowns will no longer look for it."))
+        # What it leaves on disk (its index, a killed publish's leftovers) holds its words: it goes too.
+        removed = privacy.remove_copy_files(Path(record["path"]), Path(record["index_dir"]))
+        out.print(
+            Text(
+                f"Forgot {forget}: takedowns will no longer look for it." + (f" Removed {removed}." if removed else "")
+            )
+        )
         return
     archive = open_db(db)
     listed = [dict(row, exists=Path(row["path"]).is_file()) for row in archive_db.published_copies(archive)]
     if as_json:
-        out.print_json(json.dumps(listed))
+        emit_json(listed)
         return
     if not listed:
         out.print(Text(f"No public copy has been published from {db}."))

@@ -2,12 +2,17 @@
 
 `ingest_paths` is the whole pipeline behind `testimony ingest`; `check_paths` is the same without
 writing, behind `testimony validate`. Both return a `Report` the CLI prints.
+
+Each file is on its own: whatever goes wrong reading, parsing, checking or writing one file (an attack
+included) becomes that file's one line in the report, nothing of it is written, and the run goes on.
 """
 
 import datetime
 import hashlib
 import json
 import os
+import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +24,18 @@ from search import index as search_index
 from . import db as archive_db
 from .crypto import ArchiveKey, KeyProblem, load_key
 from .fingerprint import Matcher
-from .normalize import NormalizedSource, normalize
-from .source import MAX_FILE_BYTES, SOURCE_SUFFIXES, InvalidSource, load_source
-from .spreadsheet import load_csv
+from .normalize import BIDI_CONTROLS, NormalizedSource, normalize
+from .source import (
+    MAX_FILE_BYTES,
+    SOURCE_SUFFIXES,
+    InvalidSource,
+    decode_text,
+    one_line,
+    parse_text,
+    read_bytes,
+    validate_document,
+)
+from .spreadsheet import csv_sources
 
 SUFFIXES = SOURCE_SUFFIXES | {".csv"}
 
@@ -73,67 +87,145 @@ class Report:
         }
 
 
-def find_source_files(paths: Iterable[Path], suffixes=SUFFIXES) -> Iterator[Path | InvalidSource]:
+def find_source_files(
+    paths: Iterable[Path], suffixes=SUFFIXES, follow_symlinks: bool = False
+) -> Iterator[Path | InvalidSource]:
     """Files named directly, and files with a source suffix under folders (recursively, sorted).
 
-    Problems finding files (a symlink loop, an unreadable folder) come out as InvalidSource values so the
+    Inside a folder, a symlink that leads outside it (to /etc, to /dev/zero, to another archivist's
+    folder) is refused unless `follow_symlinks`; a file or folder named on the command line is read
+    wherever it leads, since the archivist named it. Problems finding files (a symlink loop, an
+    unreadable folder, a file name a terminal would act on) come out as InvalidSource values so the
     caller can report them beside the files that did go in.
     """
     for path in paths:
         path = Path(path)
-        if path.is_dir():
-            seen_dirs = set()
-            for root, dirs, files in os.walk(path, followlinks=True, onerror=None):
-                real = os.path.realpath(root)
-                if real in seen_dirs:
-                    dirs[:] = []
-                    yield InvalidSource(root, None, "symlink loop: folder already visited, skipped")
-                    continue
-                seen_dirs.add(real)
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in suffixes and not name.startswith("."):
-                        yield Path(root) / name
-        elif path.exists() or path.is_symlink():
-            yield path
+        try:
+            is_dir, exists = path.is_dir(), path.exists() or path.is_symlink()
+        except OSError as error:
+            yield InvalidSource(one_line(str(path)), None, f"cannot read file: {error.strerror or error}")
+            continue
+        if is_dir:
+            yield from _walk(path, suffixes, follow_symlinks)
+        elif not exists:
+            yield InvalidSource(one_line(str(path)), None, "no such file or folder")
         else:
-            yield InvalidSource(path, None, "no such file or folder")
+            problem = _name_problem(str(path))
+            yield InvalidSource(one_line(str(path)), None, problem) if problem else path
+
+
+def _walk(root: Path, suffixes, follow_symlinks: bool) -> Iterator[Path | InvalidSource]:
+    real_root = os.path.realpath(root)
+    unreadable: list[OSError] = []
+    seen_dirs = set()
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=unreadable.append):
+        yield from _unreadable_folders(unreadable)
+        real = os.path.realpath(folder)
+        if real in seen_dirs:
+            dirs[:] = []
+            yield InvalidSource(one_line(folder), None, "symlink loop: folder already visited, skipped")
+            continue
+        seen_dirs.add(real)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            outside = None if follow_symlinks else _leads_outside(os.path.join(folder, name), real_root, root)
+            if outside:
+                yield outside
+            else:
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if Path(name).suffix.lower() not in suffixes or name.startswith("."):
+                continue
+            found = Path(folder) / name
+            problem = _name_problem(str(found))
+            outside = None if follow_symlinks or problem else _leads_outside(str(found), real_root, root)
+            yield InvalidSource(one_line(str(found)), None, problem) if problem else (outside or found)
+    yield from _unreadable_folders(unreadable)
+
+
+def _unreadable_folders(errors: list[OSError]) -> Iterator[InvalidSource]:
+    while errors:
+        error = errors.pop(0)
+        yield InvalidSource(one_line(str(error.filename)), None, f"cannot read folder: {error.strerror or error}")
+
+
+def _leads_outside(found: str, real_root: str, root: Path) -> InvalidSource | None:
+    """The refusal of a symlink (or a file under one) that resolves outside the folder named on the command
+    line; None when it stays inside, or leads nowhere (the reader then says the file is missing)."""
+    real = os.path.realpath(found)
+    if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep) or not os.path.exists(real):
+        return None
+    return InvalidSource(
+        one_line(found), None, f"symlink leads outside {root} (to {real}): not read (--follow-symlinks reads it)"
+    )
+
+
+def _name_problem(name: str) -> str | None:
+    """Why a file's path cannot stand in a report line, a progress bar or the ingest log: not UTF-8 (SQLite
+    cannot store it), or holding a character a terminal acts on or a reader cannot see the order of."""
+    for char in name:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            return "file name is not UTF-8: rename the file"
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Zl", "Zp") or char in BIDI_CONTROLS:
+            kind = "a bidirectional control character" if char in BIDI_CONTROLS else "a control character"
+            return f"file name contains U+{code:04X} ({kind}): rename the file"
+    return None
 
 
 def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES, column_map=None) -> list[NormalizedSource]:
     """One file's sources, normalized: a YAML/JSON file holds one, a CSV file one per distinct source."""
+    return parse_file(path, read_bytes(path, max_bytes), column_map)
+
+
+def parse_file(path: Path, raw: bytes, column_map=None) -> list[NormalizedSource]:
+    """The sources in a file's bytes (read once: the same bytes are hashed and parsed)."""
+    text = decode_text(path, raw)
     if path.suffix.lower() == ".csv":
-        return load_csv(path, column_map, max_bytes)
-    return [normalize(load_source(path, max_bytes), path)]
+        return csv_sources(path, text, column_map)
+    return [normalize(validate_document(path, parse_text(path, text)), path)]
 
 
 def read_sources(
-    paths: Iterable[Path], max_bytes: int = MAX_FILE_BYTES, column_map=None
+    paths: Iterable[Path], max_bytes: int = MAX_FILE_BYTES, column_map=None, follow_symlinks: bool = False
 ) -> Iterator[tuple[Path, str | None, list[NormalizedSource] | InvalidSource]]:
-    """Yield (path, sha256, its normalized sources or the error that stopped it) for every file found."""
-    for found in find_source_files(paths):
+    """Yield (path, sha256, its normalized sources or the error that stopped it) for every file found.
+
+    Nothing one file holds stops the others: any exception reading, parsing, validating or normalizing
+    it becomes its InvalidSource."""
+    for found in find_source_files(paths, follow_symlinks=follow_symlinks):
         if isinstance(found, InvalidSource):
             yield Path(found.path), None, found
             continue
+        sha256 = None
         try:
-            sha256 = hashlib.sha256(found.read_bytes()).hexdigest() if found.is_file() else None
-            yield found, sha256, read_file(found, max_bytes, column_map)
-        except InvalidSource as error:
-            yield found, None, error
-        except OSError as error:
-            yield found, None, InvalidSource(found, None, f"cannot read file: {error.strerror or error}")
+            raw = read_bytes(found, max_bytes)
+            sha256 = hashlib.sha256(raw).hexdigest()
+            sources = parse_file(found, raw, column_map)
+        # Last resort: a file no check foresaw must not stop the run or print a traceback. Known cases keep
+        # their own reasons (see InvalidSource.unexpected); anything else is named so it can be reported.
+        except Exception as error:  # noqa: BLE001
+            yield found, sha256, InvalidSource.unexpected(found, error, "reading")
+        else:
+            yield found, sha256, sources
 
 
 def check_paths(
-    paths: Iterable[Path], progress: Progress | None = None, max_bytes=MAX_FILE_BYTES, column_map=None
+    paths: Iterable[Path],
+    progress: Progress | None = None,
+    max_bytes=MAX_FILE_BYTES,
+    column_map=None,
+    follow_symlinks: bool = False,
 ) -> Report:
     """Run every check ingest runs, writing nothing."""
     report = Report()
-    for path, sha256, result in read_sources(paths, max_bytes, column_map):
+    for path, sha256, result in read_sources(paths, max_bytes, column_map, follow_symlinks):
         if progress:
             progress(path)
         if isinstance(result, InvalidSource):
-            report.files.append(FileResult(str(path), status="failed", error=str(result)))
+            report.files.append(FileResult(str(path), sha256, status="failed", error=str(result)))
         else:
             report.files.append(FileResult(str(path), sha256, unchanged=sum(len(s.testimonies) for s in result)))
     return report
@@ -337,6 +429,13 @@ def _write_source(
         (result.updated if testimony.row["id"] in previous else result.inserted).append(testimony.row["id"])
 
 
+def _write_error(path: Path, error: Exception) -> str:
+    if isinstance(error, sqlite3.Error):
+        reason = f"could not be written to the archive ({type(error).__name__}: {error})"
+        return str(InvalidSource(path, None, reason))
+    return str(InvalidSource.unexpected(path, error, "writing"))
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
@@ -383,11 +482,13 @@ def ingest_paths(
     lock_timeout: float = search_index.LOCK_TIMEOUT,
     column_map: dict[str, str] | None = None,
     key: ArchiveKey | None = None,
+    follow_symlinks: bool = False,
 ) -> Report:
     """Ingest files and folders: each good file lands whole, each bad one not at all; then the index follows.
 
     `key`: the archive key (default: `crypto.load_key()`). Raises KeyProblem before writing anything when
-    the archive's takedowns need the key and there is none."""
+    the archive's takedowns need the key and there is none. `follow_symlinks`: read symlinks inside a
+    folder that lead outside it (see `find_source_files`)."""
     started = now()
     report = Report()
     key = key or load_key()
@@ -399,24 +500,37 @@ def ingest_paths(
         with search_index.Updater(db, index_dir, lock_timeout) as updater:
             matcher = archive_db.takedown_matcher(db, key)
             report.index_repaired += updater.catch_up()
-            _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report)
+            _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report, follow_symlinks)
     record_run(db, "ingest", started, report)
     return report
 
 
-def _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report: Report) -> None:
+def _ingest_files(
+    db, paths, progress, max_bytes, column_map, matcher, key, updater, report: Report, follow_symlinks=False
+) -> None:
     """Each file read, checked and written in its own transaction; the index told what changed."""
-    for path, sha256, normalized in read_sources(paths, max_bytes, column_map):
+    for path, sha256, normalized in read_sources(paths, max_bytes, column_map, follow_symlinks):
         if progress:
             progress(path)
         if isinstance(normalized, InvalidSource):
-            report.files.append(FileResult(str(path), status="failed", error=str(normalized)))
+            report.files.append(FileResult(str(path), sha256, status="failed", error=str(normalized)))
             continue
         try:
             result = write_file(db, normalized, str(path.resolve()), matcher, key)
         except InvalidSource as error:
             error.path = str(path)
-            report.files.append(FileResult(str(path), status="failed", error=str(error)))
+            report.files.append(FileResult(str(path), sha256, status="failed", error=str(error)))
+            continue
+        except sqlite3.OperationalError as error:
+            # Another process holds the database: every file after this one would fail the same way.
+            if "locked" in str(error) or "busy" in str(error):
+                raise archive_db.ArchiveBusy(archive_db.database_path(db), archive_db.LOCK_TIMEOUT) from None
+            report.files.append(FileResult(str(path), sha256, status="failed", error=_write_error(path, error)))
+            continue
+        # Last resort, as in read_sources: write_file's transaction has rolled back, so nothing of this file
+        # is in SQLite (nor, since the index is told only after a commit, in the index); the run goes on.
+        except Exception as error:  # noqa: BLE001
+            report.files.append(FileResult(str(path), sha256, status="failed", error=_write_error(path, error)))
             continue
         result.path, result.sha256 = str(path), sha256
         report.files.append(result)

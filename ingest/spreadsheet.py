@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 
 from .normalize import NormalizedSource, normalize
-from .source import InvalidSource, read_text, validate_document
+from .source import MAX_FILE_BYTES, InvalidSource, excerpt, read_text, validate_document
 
 SOURCE_COLUMNS = {
     "source_title": "title",
@@ -81,7 +81,7 @@ def _same_field(first: str, column: str, field: str, column_map: dict[str, str])
         why = " (column names are case-insensitive)"
     else:
         why = ""
-    return f"duplicate column: {first!r} and {column!r} are both {field_key(field)!r}{why}; keep one"
+    return f"duplicate column: {excerpt(first)} and {excerpt(column)} are both {field_key(field)!r}{why}; keep one"
 
 
 def parse_map(items: list[str]) -> dict[str, str]:
@@ -105,7 +105,7 @@ def _value(field: str, cell: str, path: Path, row_number: int, column: str):
             return True
         if cell.lower() in FALSE:
             return False
-        raise InvalidSource(path, f"row {row_number}, column {column!r}", f"{cell!r} is not yes or no")
+        raise InvalidSource(path, f"row {row_number}, column {excerpt(column)}", f"{excerpt(cell)} is not yes or no")
     return cell
 
 
@@ -113,9 +113,15 @@ def load_csv(
     path: Path, column_map: dict[str, str] | None = None, max_bytes: int | None = None
 ) -> list[NormalizedSource]:
     """Read, validate and normalize a CSV file: one source per distinct set of source columns, in file order."""
-    text = read_text(path, max_bytes) if max_bytes else read_text(path)
+    return csv_sources(path, read_text(path, max_bytes or MAX_FILE_BYTES), column_map)
+
+
+def csv_sources(path: Path, text: str, column_map: dict[str, str] | None = None) -> list[NormalizedSource]:
+    """A CSV file's text (see `source.decode_text`) validated and normalized, one source per distinct set of
+    source columns, in file order."""
     column_map = column_map or {}
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open would otherwise swallow every row after it into one cell, silently.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -127,10 +133,11 @@ def load_csv(
     for column in header:
         field = column_map.get(column.strip().lower(), column.strip().lower())
         if field and not known_field(field):
-            raise InvalidSource(path, f"row 1, column {column!r}", "unknown column (rename it with --map COLUMN=FIELD)")
+            where = f"row 1, column {excerpt(column)}"
+            raise InvalidSource(path, where, "unknown column (rename it with --map COLUMN=FIELD)")
         if field and field_key(field) in first_columns:
             first = first_columns[field_key(field)]
-            raise InvalidSource(path, f"row 1, column {column!r}", _same_field(first, column, field, column_map))
+            raise InvalidSource(path, f"row 1, column {excerpt(column)}", _same_field(first, column, field, column_map))
         first_columns[field_key(field)] = column
         fields.append(field)
     for required in ("source_title", "source_publisher", "source_published", "speaker", "text"):
@@ -138,6 +145,7 @@ def load_csv(
             raise InvalidSource(path, "row 1", f"no {required!r} column (rename one with --map COLUMN=FIELD)")
 
     documents: dict[tuple, dict] = {}
+    numbers: dict[tuple, int] = {}  # source columns -> the document's index (a lookup, not a scan per row)
     where: dict[tuple[int, int], int] = {}  # (document index, testimony index) -> row number
     columns = dict(zip(map(field_key, fields), header, strict=True))
     try:
@@ -167,7 +175,8 @@ def load_csv(
                 testimony["subjects"] = [subjects[n] for n in sorted(subjects)]
             key = tuple(sorted((k, str(v)) for k, v in source.items()))
             document = documents.setdefault(key, {"source": source, "testimonies": []})
-            where[(list(documents).index(key), len(document["testimonies"]))] = row_number
+            number = numbers.setdefault(key, len(numbers))
+            where[(number, len(document["testimonies"]))] = row_number
             document["testimonies"].append(testimony)
     except csv.Error as error:
         raise InvalidSource(path, f"row {reader.line_num}", f"invalid CSV: {error}") from None
@@ -207,13 +216,13 @@ def _locate(error: InvalidSource, index: int, where: dict, columns: dict[str, st
             number = int(subject) + 1
             field = f"subject{'' if number == 1 else number}_{subfield}"
         elif field == "speaker":
-            field = "speaker"
-        location = f"row {row}" + (f", column {columns.get(field, field)!r}" if field else "")
+            field = {"key": "speaker_key", "pseudonym": "speaker_pseudonym"}.get(subfield, "speaker")
+        location = f"row {row}" + (f", column {excerpt(columns.get(field, field))}" if field else "")
         return InvalidSource(error.path, location, error.reason)
     if path.startswith("source"):
         field = path.split(".", 1)[1] if "." in path else None
         column = next((c for c, f in SOURCE_COLUMNS.items() if f == field), None)
         row = where.get((index, 0))
-        location = f"row {row}" + (f", column {columns.get(column, column)!r}" if column else "")
+        location = f"row {row}" + (f", column {excerpt(columns.get(column, column))}" if column else "")
         return InvalidSource(error.path, location, error.reason)
     return error

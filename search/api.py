@@ -16,7 +16,9 @@ testimonies the index does not cover yet (`unindexed`) instead of guessing.
 
 import calendar
 import datetime
+import itertools
 import json
+import queue
 import re
 import sqlite3
 import time
@@ -29,12 +31,14 @@ from pathlib import Path
 import sqlite_utils
 from whoosh import qparser
 from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.util.times import long_to_datetime
 
 from . import index as search_index
 from . import names, snippets
 
 DEFAULT_PAGE_SIZE = 20
+READ_WAIT = 5.0  # seconds a search waits for a writer's lock on the database before it says so
 # A rebuilt index is swapped in by two renames; a search in between finds no folder and waits this long.
 SWAP_ATTEMPTS, SWAP_WAIT = 5, 0.02
 MAX_PAGE_SIZE = 100
@@ -87,6 +91,105 @@ OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
 
 class SearchError(ValueError):
     """A query the archive will not run, with a message meant for the person who typed it."""
+
+
+class QueryTooCostly(SearchError):
+    """A query over the budget (too many words, a long phrase, a short prefix...): refused before it runs."""
+
+
+class SearchTimeout(SearchError):
+    """A query that ran out of its time limit: stopped, never answered in part."""
+
+
+class SearchBusy(Exception):
+    """Every searcher is busy (or the database is being written): try again in a moment."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one search may cost. A public archive about a state's abuses will be searched by its
+    attackers: one request must not hold the server. The limits are checked before a query runs (it is
+    refused with the limit it broke) and the time limit while it runs (it is stopped, never answered in
+    part). The server's defaults can be changed in the plugin's configuration, the CLI's time limit with
+    `--time-limit`."""
+
+    time_limit: float = 2.0  # seconds of matching and ranking
+    max_chars: int = 1000
+    max_words: int = 32
+    max_phrase_words: int = 12
+    max_fuzzy_edits: int = 2  # torure~ is one edit, torure~2 two
+    min_prefix: int = 3  # letters before * or ?, and in a fuzzy word
+    max_expansion: int = 500  # index words one prefix, wildcard or fuzzy word may stand for
+    max_depth: int = 6  # nested parentheses
+
+
+DEFAULT_BUDGET = Budget()
+WORD_TOKEN = re.compile(r'"[^"]*"|[^\s()"]+')
+FUZZY = re.compile(r"^(.*?)~(\d*)$")
+
+
+def check_budget(text: str, budget: Budget) -> None:
+    """Refuse, before anything runs, a query whose cost has no bound (QueryTooCostly, one line)."""
+    if len(text) > budget.max_chars:
+        raise QueryTooCostly(f"The query is {len(text):,} characters long; the limit is {budget.max_chars:,}.")
+    depth = deepest = 0
+    for char in re.sub(r'"[^"]*"', "", text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    if deepest > budget.max_depth:
+        raise QueryTooCostly(f"The query nests parentheses {deepest} deep; the limit is {budget.max_depth}.")
+    words = 0
+    for token in WORD_TOKEN.findall(text):
+        if token.startswith('"'):
+            phrase = len(names.words(token.strip('"'))) or len(token.split())
+            if phrase > budget.max_phrase_words:
+                raise QueryTooCostly(
+                    f"A phrase of {phrase} words is too long to match; the limit is {budget.max_phrase_words}."
+                )
+            words += phrase
+            continue
+        value = token.split(":", 1)[1] if ":" in token and not token.startswith(("[", "{")) else token
+        if value in OPERATORS or not value:
+            continue
+        words += 1
+        if "*" in value or "?" in value:
+            letters = len(re.split(r"[*?]", value, maxsplit=1)[0])
+            if not letters and not value.strip("*?"):
+                raise QueryTooCostly(f"A lone {value} stands for every word: add letters before it (detain*).")
+            if letters < budget.min_prefix:
+                raise QueryTooCostly(
+                    f"{value}: put at least {budget.min_prefix} letters before a wildcard (detain*), so it stands "
+                    "for a bounded number of words."
+                )
+        fuzzy = FUZZY.match(value)
+        if fuzzy and not value.startswith(("[", "{")):
+            word, edits = fuzzy.group(1), int(fuzzy.group(2) or 1)
+            if edits > budget.max_fuzzy_edits:
+                raise QueryTooCostly(
+                    f"{value}: fuzzy matching allows at most {budget.max_fuzzy_edits} edits (torure~ is one edit, "
+                    "torure~2 two)."
+                )
+            if len(word) < budget.min_prefix:
+                raise QueryTooCostly(f"{value}: a fuzzy word needs at least {budget.min_prefix} letters.")
+    if words > budget.max_words:
+        raise QueryTooCostly(f"The query has {words} words; the limit is {budget.max_words}.")
+
+
+def bound_expansions(q, reader, budget: Budget):
+    """Fuzzy words keep their first letter (Whoosh would otherwise compare every word of the index), and no
+    prefix, wildcard or fuzzy word may stand for more than `max_expansion` words of the index."""
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.FuzzyTerm):
+            leaf.prefixlength = max(leaf.prefixlength, 1)
+        if isinstance(leaf, wq.MultiTerm):
+            expanded = sum(1 for _ in itertools.islice(leaf._btexts(reader), budget.max_expansion + 1))
+            if expanded > budget.max_expansion:
+                words = f"{budget.max_expansion} word{'s' if budget.max_expansion != 1 else ''}"
+                raise QueryTooCostly(
+                    f"{leaf.text}{'*' if isinstance(leaf, wq.Prefix) else ''} stands for more than {words} in the "
+                    "archive: add letters."
+                )
+    return q
 
 
 @dataclass
@@ -288,9 +391,10 @@ def _name_field_alias(text: str) -> str:
 class Archive:
     """A database and its index, opened once; the searcher is reopened when the index changes."""
 
-    def __init__(self, db_path: Path | str, index_dir: Path | str | None = None):
+    def __init__(self, db_path: Path | str, index_dir: Path | str | None = None, budget: Budget = DEFAULT_BUDGET):
         self.db_path = Path(db_path)
         self.index_dir = Path(index_dir) if index_dir else search_index.index_dir_for(db_path)
+        self.budget = budget
         self._ix = None
         self._searcher = None
         self._generation = None
@@ -311,11 +415,15 @@ class Archive:
         if not self.db_path.is_file():
             raise FileNotFoundError(f"no archive at {self.db_path}")
         uri = f"file:{urllib.parse.quote(str(self.db_path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=30.0)
+        conn = sqlite3.connect(uri, uri=True, timeout=READ_WAIT)
         conn.row_factory = sqlite3.Row
         try:
             conn.execute("begin")
             yield conn
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise SearchBusy("the archive is being written: try again in a moment") from None
+            raise
         finally:
             conn.close()
 
@@ -376,6 +484,7 @@ class Archive:
         if not text:
             return wq.Every()
         check_syntax(text)
+        check_budget(text, self.budget)
         # Range keywords and field names are case-insensitive (date:[2018 to 2020], Role:family); Whoosh's are not.
         text = RANGE_TO.sub(lambda m: f"{m.group(1)} TO ", text)
         text = FIELD_PREFIX.sub(
@@ -392,7 +501,7 @@ class Archive:
             raise SearchError(f"Could not understand the query: {errors[0]}{hint}")
         if q is None or q is wq.NullQuery:
             raise SearchError("The query has no words to search for.")
-        q = _one_field_per_text(_calendar_dates(q))
+        q = bound_expansions(_one_field_per_text(_calendar_dates(q)), searcher.reader(), self.budget)
         if exact_names:
             return q
         return _widen_names(q, {names.fold(word): word for word in self.query_words(typed)})
@@ -430,14 +539,15 @@ class Archive:
     def matching(self, text: str, filters=None, exact_names: bool = False) -> tuple[list[str], int]:
         """Every matching testimony id (unranked), what Datasette's `?_search=` narrows a table to, and how
         many testimonies the index does not cover yet (see `stale_docs`)."""
+        deadline = time.monotonic() + self.budget.time_limit
         q = self.parse(text, exact_names)
         filter_q = self.filter_query(filters)
         searcher = self.searcher()
         ids = self.facet_table(searcher).ids
         with self.reading() as conn:
             stale, unindexed = self.stale_docs(searcher, conn)
-        found = [ids[d] for d in searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q) if d not in stale]
-        return found, unindexed
+        docnums = self._matches(searcher, wq.And([q, filter_q]) if filter_q else q, stale, deadline)
+        return [ids[d] for d in docnums], unindexed
 
     def matching_ids(self, text: str, filters=None, exact_names: bool = False) -> list[str]:
         return self.matching(text, filters, exact_names)[0]
@@ -452,6 +562,7 @@ class Archive:
         exact_names: bool = False,
     ) -> SearchResult:
         started = time.perf_counter()
+        deadline = time.monotonic() + self.budget.time_limit
         if sort not in SORTS:
             raise SearchError(f"Unknown sort {sort!r}: use {' or '.join(SORTS)}.")
         page = max(1, int(page))
@@ -465,10 +576,9 @@ class Archive:
             stale, unindexed = self.stale_docs(searcher, conn)
             # The facets count every match, found without scoring; the page is ranked with Whoosh's top-N
             # shortcuts. Both leave out what SQLite does not hold as the index has it.
-            docnums = [d for d in searcher.docs_for_query(wq.And([q, filter_q]) if filter_q else q) if d not in stale]
+            docnums = self._matches(searcher, wq.And([q, filter_q]) if filter_q else q, stale, deadline)
             page = min(page, max(1, -(-len(docnums) // page_size)))  # past the end: the last page
-            mask = {"mask": stale} if stale else {}
-            results = searcher.search(q, limit=page * page_size, filter=filter_q, **sortedby, **mask)
+            results = self._ranked(searcher, q, page * page_size, filter_q, stale, sortedby, deadline)
             facets = self.facet_table(searcher).count(docnums)
             page_hits = results[(page - 1) * page_size : page * page_size]
             rows = self._rows(conn, [hit["id"] for hit in page_hits])
@@ -509,6 +619,34 @@ class Archive:
             exact_names=exact_names,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             unindexed=unindexed,
+        )
+
+    def _matches(self, searcher, q, stale: set[int], deadline: float) -> list[int]:
+        """Every matching document (unranked), less the stale ones, within the time limit."""
+        found = []
+        for count, docnum in enumerate(searcher.docs_for_query(q)):
+            if not count % 256 and time.monotonic() > deadline:
+                raise self._timed_out()
+            if docnum not in stale:
+                found.append(docnum)
+        return found
+
+    def _ranked(self, searcher, q, limit: int, filter_q, stale: set[int], sortedby: dict, deadline: float):
+        collector = searcher.collector(limit=limit, filter=filter_q, mask=stale or None, **sortedby)
+        timed = TimeLimitCollector(collector, max(deadline - time.monotonic(), 0.001), use_alarm=False)
+        try:
+            searcher.search_with_collector(q, timed)
+        except TimeLimit:
+            raise self._timed_out() from None
+        finally:
+            if timed.timer is not None:
+                timed.timer.cancel()
+        return collector.results()
+
+    def _timed_out(self) -> SearchTimeout:
+        return SearchTimeout(
+            f"The query took longer than its limit of {self.budget.time_limit:g} s and was stopped: make it more "
+            "specific (fewer prefixes, a shorter phrase, a filter)."
         )
 
     @staticmethod
@@ -559,6 +697,31 @@ class Archive:
         return terms
 
 
+class ArchivePool:
+    """Several `Archive`s over one database and index (each with its own Whoosh searcher, which one thread
+    at a time may use), for a server: a slow query holds one of them while the others keep answering.
+    Waiting for a free one is bounded by `wait` seconds; then SearchBusy (the server answers 503)."""
+
+    def __init__(
+        self, db_path: Path, index_dir: Path, size: int = 4, wait: float = 1.0, budget: Budget = DEFAULT_BUDGET
+    ):
+        self.wait = wait
+        self._free: queue.LifoQueue[Archive] = queue.LifoQueue()
+        for _ in range(max(1, size)):
+            self._free.put(Archive(db_path, index_dir, budget))
+
+    def call(self, method: str, *args, **kwargs):
+        """archive.method(*args, **kwargs) on a free archive (call it from a worker thread)."""
+        try:
+            archive = self._free.get(timeout=self.wait)
+        except queue.Empty:
+            raise SearchBusy("every searcher is busy: try again in a moment") from None
+        try:
+            return getattr(archive, method)(*args, **kwargs)
+        finally:
+            self._free.put(archive)
+
+
 def display_name(name: str | None, is_pseudonym) -> str | None:
     """How a name is printed everywhere: a pseudonym keeps its star (Patime*)."""
     if name is None:
@@ -593,9 +756,9 @@ def matched_names(query_words: list[str], row: dict, exact_names: bool) -> list[
     return found
 
 
-def search(db_path, index_dir=None, text: str = "", **options) -> SearchResult:
+def search(db_path, index_dir=None, text: str = "", budget: Budget = DEFAULT_BUDGET, **options) -> SearchResult:
     """One-shot search (opens and closes the archive)."""
-    archive = Archive(db_path, index_dir)
+    archive = Archive(db_path, index_dir, budget)
     try:
         return archive.search(text, **options)
     finally:

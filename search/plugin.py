@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import json
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -36,6 +37,7 @@ from ingest import crypto
 from ingest.db import ARCHIVE_TABLES, kind_of
 
 from . import api as search_api
+from . import hardening
 from . import index as search_index
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,8 +45,16 @@ TABLE = "testimonies"
 PSEUDONYM_TITLE = "Pseudonym: the name was changed to protect the person"
 FACET_PARAMS = ("role", "status", "relationship", "publisher", "tags", "year", "language", "pseudonym")
 
-_archives: dict[str, tuple[search_api.Archive, threading.Lock]] = {}
-_archives_lock = threading.Lock()
+# One pool of searchers per served archive and index (see search.api.ArchivePool).
+_pools: dict[str, search_api.ArchivePool] = {}
+_pools_lock = threading.Lock()
+# The server's search budget and pool, changed with the plugin's configuration (metadata `plugins:
+# testimony:`): search_time_limit (seconds), searchers (how many searches run at once), search_wait
+# (seconds a search waits for a free searcher before the server answers 503).
+SERVER_TIME_LIMIT = search_api.DEFAULT_BUDGET.time_limit
+SEARCHERS = 4
+SEARCH_WAIT = 1.0
+RETRY_AFTER = "2"
 
 
 def marker() -> Markup:
@@ -63,26 +73,28 @@ def archive_database(datasette, requested: str | None = None):
     return None, None
 
 
-def archive_for(datasette, database_name: str) -> tuple[search_api.Archive, threading.Lock]:
+def pool_for(datasette, database_name: str) -> search_api.ArchivePool:
     database = datasette.get_database(database_name)
     config = datasette.plugin_config("testimony") or {}
     index_dir = (config.get("indexes") or {}).get(database_name) or search_index.index_dir_for(database.path)
-    key = f"{database.path}\x00{index_dir}"
-    with _archives_lock:
-        if key not in _archives:
-            _archives[key] = (search_api.Archive(Path(database.path), Path(index_dir)), threading.Lock())
-        return _archives[key]
+    key = f"{id(datasette)}\x00{database.path}\x00{index_dir}"  # each server its own pool and settings
+    with _pools_lock:
+        if key not in _pools:
+            budget = search_api.Budget(time_limit=float(config.get("search_time_limit", SERVER_TIME_LIMIT)))
+            _pools[key] = search_api.ArchivePool(
+                Path(database.path),
+                Path(index_dir),
+                size=int(config.get("searchers", SEARCHERS)),
+                wait=float(config.get("search_wait", SEARCH_WAIT)),
+                budget=budget,
+            )
+        return _pools[key]
 
 
 async def run_search(datasette, database_name, method, *args, **kwargs):
-    """Whoosh searchers are not thread-safe: one search at a time per archive, off the event loop."""
-    archive, lock = archive_for(datasette, database_name)
-
-    def call():
-        with lock:
-            return getattr(archive, method)(*args, **kwargs)
-
-    return await asyncio.to_thread(call)
+    """Off the event loop, on one of the archive's pooled searchers (SearchBusy when none frees up)."""
+    pool = pool_for(datasette, database_name)
+    return await asyncio.to_thread(pool.call, method, *args, **kwargs)
 
 
 @hookimpl
@@ -111,7 +123,7 @@ def filters_from_request(request, database, table, datasette):
             return FilterArguments(
                 ["0"], human_descriptions=[f"search error: {error}"], extra_context={"search_error": str(error)}
             )
-        except FileNotFoundError as error:
+        except (FileNotFoundError, search_api.SearchBusy) as error:
             return FilterArguments(["0"], human_descriptions=[f"search unavailable: {error}"])
         described = f'search matches "{text}"'
         if unindexed:
@@ -329,8 +341,10 @@ async def search_page(request, datasette):
                 str(error_) if isinstance(error_, search_api.SearchError) else "Page and size must be whole numbers.",
                 400,
             )
-        except FileNotFoundError as error_:
+        except (FileNotFoundError, search_api.SearchBusy) as error_:
             error, status = str(error_), 503
+    # Busy or rebuilding: worth asking again soon.
+    headers = {"Retry-After": RETRY_AFTER} if status == 503 else {}
     base = {"q": text, "sort": sort if sort != "relevance" else None, "exact_names": "1" if exact else None, **filters}
     if result is not None:
         for hit in result.hits:
@@ -339,7 +353,7 @@ async def search_page(request, datasette):
         body = {"ok": error is None, "error": error}
         if result is not None:
             body.update(result.to_dict())
-        return Response.json(body, status=status)
+        return Response.json(body, status=status, headers=headers)
     facets = []
     if result is not None:
         for name, counts in result.facets.items():
@@ -389,6 +403,7 @@ async def search_page(request, datasette):
             request=request,
         ),
         status=status,
+        headers=headers,
     )
 
 
@@ -456,7 +471,9 @@ NO_CACHE = (b"cache-control", b"no-cache")
 def asgi_wrapper(datasette):
     """One look at sqlite_master per database per request, however many permission checks a page makes;
     and no page kept by a browser or proxy (a taken-down testimony must not outlive its takedown there),
-    whatever `default_cache_ttl` the server was started with. Static assets keep their caching."""
+    whatever `default_cache_ttl` the server was started with. Static assets keep their caching. Then
+    search.hardening: no 500 for a bad parameter, no traceback in the log, formula-safe CSV, rate-limited
+    logins."""
 
     def wrap(app):
         async def gate_memo(scope, receive, send):
@@ -482,13 +499,32 @@ def asgi_wrapper(datasette):
 
             token = _request_memo.set({})
             try:
-                await app(scope, receive, send_uncached)
+                await hardening.serve(datasette, app, scope, receive, send_uncached)
             finally:
                 _request_memo.reset(token)
 
-        return gate_memo
+        return hardening.last_stop(gate_memo)
 
     return wrap
+
+
+@hookimpl(wrapper=True)
+def handle_exception(datasette, request, exception):
+    """Every error answered as a 404, a 400 or a 500 with one line in the log (search.hardening).
+
+    A wrapper, because Datasette awaits every handler's answer: its default one, left in the list,
+    would print a traceback with the local variables of every frame, for a 404 too. `--pdb` keeps it.
+    """
+    answers = yield
+    if datasette.pdb:
+        return answers
+    return [hardening.error_response(datasette, request, exception)]
+
+
+@hookimpl(specname="filters_from_request")
+def facets_on_real_columns(request, database, table, datasette):
+    """`?_facet=` on a column the table lacks: a 400 before Datasette runs (and logs) the facet's SQL."""
+    return hardening.facet_columns_checked(request, database, table, datasette)
 
 
 async def _refuse(send, status: int, text: str) -> None:
@@ -503,31 +539,44 @@ async def _refuse(send, status: int, text: str) -> None:
 
 
 def _static_archive_file(datasette, path: str) -> bool:
-    """A file under a `--static` mount that is an archive's (any SQLite database, its journals, an index):
-    `datasette public.db --static assets:.` must not hand out the full archive beside it."""
+    """A file under a `--static` mount that is an archive's: any SQLite database, its journals, its writer
+    lock, a Whoosh index's files (whatever its folder is called), or anything inside an index folder.
+    `datasette public.db --static assets:.` must not hand out the full archive beside it. The mount is
+    matched as Datasette routes it, after `base_url`."""
+    base_url = (datasette.setting("base_url") or "/").rstrip("/")
+    if base_url and path.startswith(base_url + "/"):
+        path = path[len(base_url) :]
     for mount, folder in getattr(datasette, "static_mounts", []):
         prefix = f"/{mount}/"
         if path.startswith(prefix):
-            target = (Path(folder) / path[len(prefix) :]).resolve()
-            if any(part.endswith(".whoosh") for part in target.parts):
-                return True
-            if target.name.endswith(("-wal", "-shm", "-journal", ".lock")):
-                return True
-            try:
-                with open(target, "rb") as opened:
-                    return opened.read(16) == b"SQLite format 3\x00"
-            except OSError:
-                return False
+            return _archive_file((Path(folder) / path[len(prefix) :]).resolve())
     return False
 
 
-# (id of the Datasette, database name) -> (device, inode) of the file when first seen.
-_file_identities: dict[tuple[int, str], tuple[int, int] | None] = {}
+WHOOSH_FILES = re.compile(r"(^_.*_\d+\.toc$|\.seg$|^GENERATION$|^VERSION$|_WRITELOCK$|^_MAIN_\d+\.toc$)")
+
+
+def _archive_file(target: Path) -> bool:
+    if target.name.endswith(("-wal", "-shm", "-journal", ".lock")) or WHOOSH_FILES.search(target.name):
+        return True
+    if any(part.endswith(".whoosh") for part in target.parts) or any(target.parent.glob("_*_*.toc")):
+        return True
+    try:
+        with open(target, "rb") as opened:
+            return opened.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+# (id of the Datasette, database name) -> what identifies the file when the server first saw it.
+_file_identities: dict[tuple[int, str], tuple | None] = {}
 
 
 def _replaced_files(datasette) -> list[str]:
     """Served databases whose file is no longer the one the server opened: removed, or replaced by a new
-    file (Datasette keeps the old one open and would go on serving what a takedown removed from the new)."""
+    file (Datasette keeps the old one open and would go on serving what a takedown removed from the new).
+    A database opened immutable (`datasette -i`) is never re-read by SQLite, so any change to its file (a
+    takedown writes in place) counts too: the server must be restarted to serve the new content."""
     changed = []
     for name, database in list(datasette.databases.items()):
         if not database.path or database.is_memory:
@@ -535,6 +584,8 @@ def _replaced_files(datasette) -> list[str]:
         try:
             found = os.stat(database.path)
             identity = (found.st_dev, found.st_ino)
+            if not database.is_mutable:
+                identity += (found.st_size, found.st_mtime_ns)
         except OSError:
             identity = None
         if _file_identities.setdefault((id(datasette), name), identity) != identity:

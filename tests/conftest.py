@@ -77,3 +77,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_server(base: str, process, log: Path, timeout: float = 60.0) -> None:
+    """Until a server started as `process` answers on `base` (its /robots.txt); fails with its log if it
+    exits first or does not answer within `timeout` seconds."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(base + "/robots.txt", timeout=5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start: {Path(log).read_text()}") from None
+            time.sleep(0.2)

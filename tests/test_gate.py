@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,7 +31,7 @@ from ingest.cli import app
 from search import plugin
 from search.serve import PASSWORD_ENV, make_datasette
 
-from .conftest import fixture, free_port
+from .conftest import fixture, free_port, wait_for_server
 from .test_privacy import HIDDEN, TAKEDOWN_MARKER, build_full, crawl
 
 FULL, PUBLIC = "archive", "public"
@@ -330,15 +329,7 @@ def datasette_process(db_path: Path, stderr_path: Path):
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(base + "/robots.txt", timeout=5).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError(f"datasette did not start: {stderr_path.read_text()}") from None
-                    time.sleep(0.2)
+            wait_for_server(base, process, stderr_path)
             yield base
         finally:
             process.terminate()

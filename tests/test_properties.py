@@ -18,7 +18,13 @@ from search.api import Archive, SearchError
 
 from .conftest import DATA
 
-letters = st.text(alphabet=st.characters(categories=["L"], exclude_characters="*\\"), min_size=1, max_size=12)
+# Letters, less the ones Unicode files as letters but shows as nothing (names refuse them: see
+# ingest.normalize.IGNORABLE).
+letters = st.text(
+    alphabet=st.characters(categories=["L"], exclude_characters="*\\\u115f\u1160\u3164\uffa0"),
+    min_size=1,
+    max_size=12,
+)
 names = st.lists(letters, min_size=1, max_size=3).map(" ".join)
 
 
@@ -53,7 +59,11 @@ testimony = st.fixed_dictionaries(
     {
         "speaker": st.one_of(names, names.map(lambda n: n + "*")),
         "role": st.sampled_from(["family", "survivor", "witness", "organisation", "official", "other"]),
-        "text": st.text(min_size=1, max_size=200).filter(lambda t: t.strip()),
+        # Any text but control characters and lone surrogates, which a source file may not hold raw (see
+        # tests/test_hostile_files.py) and which yaml.safe_dump can write raw (NEL, for one).
+        "text": st.text(alphabet=st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=200).filter(
+            lambda t: t.strip()
+        ),
         "subjects": st.lists(
             st.fixed_dictionaries(
                 {
@@ -79,7 +89,15 @@ documents = st.fixed_dictionaries(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(documents, min_size=1, max_size=3, unique_by=lambda d: tuple(d["source"].values())))
+@given(
+    st.lists(
+        documents,
+        min_size=1,
+        max_size=3,
+        # One source per file: sources equal after NFC are one source, and a second file of it is refused.
+        unique_by=lambda d: tuple(sorted((k, unicodedata.normalize("NFC", str(v))) for k, v in d["source"].items())),
+    )
+)
 def test_ingest_reindex_verify_cycle(tmp_path_factory, sources):
     folder = tmp_path_factory.mktemp("cycle")
     for number, document in enumerate(sources):
