@@ -213,3 +213,12 @@ def test_folder_ingest_picks_up_csv(runner, tmp_path):
     (folder / "custom-headers.csv").unlink()
     result = runner.invoke(app, ["ingest", str(folder), "--db", str(tmp_path / "a.db"), "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["inserted"] == 3
+
+
+def test_extract_json_with_an_output_file_writes_it(runner, tmp_path):
+    """`-o draft.yml --json` writes the draft and prints the JSON (it used to print only the JSON)."""
+    draft = tmp_path / "draft.yml"
+    result = runner.invoke(app, ["extract", str(fixture("extract/plain_release.txt")), "-o", str(draft), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["valid"] is True
+    assert load_source(draft)["testimonies"] == json.loads(result.stdout)["draft"]["testimonies"]
