@@ -77,8 +77,10 @@ def _candidates(db: sqlite_utils.Database, where: str = "1", params=()):
     (id, name, is_pseudonym), the speaker first."""
     subjects: dict[str, list[tuple]] = {}
     for testimony_id, *person in db.execute(
-        """select ts.testimony_id, p.id, p.name, p.is_pseudonym from testimony_subjects ts
-        join people p on p.id = ts.person_id order by ts.testimony_id, ts.position"""
+        f"""select ts.testimony_id, p.id, p.name, p.is_pseudonym from testimony_subjects ts
+        join people p on p.id = ts.person_id join testimonies t on t.id = ts.testimony_id
+        where {where} order by ts.testimony_id, ts.position""",
+        params,
     ):
         subjects.setdefault(testimony_id, []).append(tuple(person))
     for row in db.execute(
@@ -142,7 +144,7 @@ def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) 
     previous_generation = _existing_public_generation(public_path, public_index)
     matcher = archive_db.takedown_matcher(full, key)
     # Defence in depth: every row is checked against the takedowns again, not only by id.
-    withheld = withheld_by(matcher, full, "visibility = 'public'")
+    withheld = withheld_by(matcher, full, "t.visibility = 'public'")
     archive_id = archive_db.get_meta(full, "archive_id")
     at = now()
     remove_leftovers(public_path, public_index)
