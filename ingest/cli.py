@@ -595,8 +595,13 @@ def takedown(
 
 
 def print_takedown(report: dict) -> None:
-    for testimony_id, why in report["also_matching"].items():
-        out.print(Text(f"also taken down: {testimony_id} ({why})"))
+    if report["also_matching"]:
+        out.print(
+            Text(
+                f"also taken down: {len(report['also_matching'])} other testimonies that match it (the same words "
+                "elsewhere, or a templated text; --json lists them): `testimony restore ID` lets one through."
+            )
+        )
     reached = [c["path"] for c in report["copies"] if c["status"] == "done"]
     count = len(report["testimonies"])
     where = f"the full archive ({report['full']['path']})"

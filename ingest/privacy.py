@@ -467,10 +467,13 @@ def takedown(
                 [Takedown(0, at, testimony_id=t, fingerprint=f) for t, f in fingerprints.items()]
                 + ([_person_probe(person, at)] if person else [])
             )
-            # Copies of the same words elsewhere in the archive go too (when in doubt, withhold).
+            # Other testimonies of the full archive that match (the same words under another source or
+            # speaker, an edited version; also a templated text) go too, as an ingest of them would now
+            # withhold them: covered by the takedown's fingerprint, no tombstone of their own; listed, and
+            # `restore ID` clears one (the next ingest of its file brings it back).
             also = {t: why for t, why in withheld_by(probe, full).items() if t not in testimony_ids}
             targets = list(dict.fromkeys([*testimony_ids, *also]))
-            _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor)
+            _record_tombstones(full, key, at, reason, testimony_ids, fingerprints, person, actor, also)
             archive_id = archive_db.get_meta(full, "archive_id")
             for copy in copies:
                 _take_down_copy(copy, targets, probe, archive_id, lock_timeout)
@@ -555,7 +558,7 @@ def _copy_published_at(full: sqlite_utils.Database, copy: Copy) -> str:
     return rows[0][0] if rows and rows[0][0] else now()
 
 
-def _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor) -> None:
+def _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor, also) -> None:
     already = {
         row[0]
         for row in full.execute(
@@ -582,6 +585,10 @@ def _record_tombstones(full, key, at, reason, targets, fingerprints, person, act
             )
         full["audit_log"].insert_all(
             [{"at": at, "action": "takedown", "testimony_id": t, "reason": reason, "actor": actor} for t in targets]
+            + [
+                {"at": at, "action": "takedown (match)", "testimony_id": t, "reason": why, "actor": actor}
+                for t, why in also.items()
+            ]
         )
 
 
@@ -655,6 +662,7 @@ def restore(
     at = now()
     restored, cleared, unknown = [], [], []
     with archive_db.writing(archive_db.database_path(full)), full.atomic():
+        # Withheld at an ingest, or taken down with a takedown they matched.
         withheld = _withheld_ids(full)
         for testimony_id in testimony_ids:
             if full.execute("select 1 from tombstones where testimony_id = ?", [testimony_id]).fetchall():
@@ -682,7 +690,7 @@ def restore(
 
 
 def _withheld_ids(full: sqlite_utils.Database) -> set[str]:
-    found = set()
+    found = {row[0] for row in full.execute("select testimony_id from audit_log where action = 'takedown (match)'")}
     for (value,) in full.execute("select withheld from ingest_run_files where withheld is not null"):
         found.update(entry["id"] for entry in json.loads(value))
     return found

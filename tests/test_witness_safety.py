@@ -231,7 +231,9 @@ def test_publish_rechecks_every_row_against_the_takedowns(runner, full, sources)
     assert b"zqtakedown" not in file_bytes(full.with_name("public.db"))
 
 
-def test_a_takedown_also_removes_copies_already_in_the_archive(runner, full, tmp_path):
+def test_a_takedown_also_takes_down_copies_already_in_the_archive(runner, full, tmp_path):
+    """The same words already in the archive under another source and speaker go too (an ingest of them
+    would now withhold them), listed; `restore ID` clears one, and the next ingest brings it back."""
     reprint = write(
         tmp_path / "reprint.yml",
         f"""source: {{title: A reprint, publisher: Other Group, published: 2026}}
@@ -241,12 +243,23 @@ testimonies:
 """,
     )
     ingest(runner, full, reprint)
-    assert rows(full, "select count(*) as n from testimonies where text like '%Zqtakedown%'") == [{"n": 2}]
-    result = invoke(runner, "takedown", takedown_id(full), "--reason", "family asked", "--db", full, "--json")
+    public, _ = published(runner, full)
+    assert rows(public, "select count(*) as n from testimonies where text like '%Zqtakedown%'") == [{"n": 2}]
+    result = invoke(runner, "takedown", takedown_id(full), "--reason", "family asked", "--db", full)
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert len(report["testimonies"]) == 2 and len(report["also_matching"]) == 1
+    assert "also taken down: 1 other testimonies that match it" in result.stdout
+    (other,) = [
+        r["testimony_id"] for r in rows(full, "select testimony_id from audit_log where action = 'takedown (match)'")
+    ]
     assert rows(full, "select count(*) as n from testimonies where text like '%Zqtakedown%'") == [{"n": 0}]
+    assert b"zqtakedown" not in file_bytes(public) and b"zqtakedown" not in file_bytes(full)
+    assert rows(full, "select count(*) as n from tombstones") == [{"n": 1}]  # the fingerprint covers the copy
+    # The archivist checks it (another family's words) and lets it through.
+    assert invoke(runner, "restore", other, "--reason", "another family's words", "--db", full).exit_code == 0
+    result, summary = ingest(runner, full, reprint)
+    assert summary["inserted"] == 1, summary
+    assert invoke(runner, "publish", "--db", full).exit_code == 0
+    assert rows(public, "select id from testimonies where text like '%Zqtakedown%'") == [{"id": other}]
 
 
 # -- takedown --person ---------------------------------------------------------------------------------
