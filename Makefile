@@ -7,7 +7,7 @@ PUBLIC_DB ?= public.db
 HOST ?= 127.0.0.1
 PORT ?= 8001
 
-.PHONY: serve test lint format install archive public clean
+.PHONY: serve test lint format install browser archive public clean
 
 $(BIN)/testimony: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,19 @@ $(BIN)/testimony: pyproject.toml
 	touch $@
 
 install: $(BIN)/testimony
+
+# The browser tests drive Debian's chromium through playwright (never a browser download). As root this installs
+# it with apt-get; otherwise it stops with one line saying what to install.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Debian's chromium: run 'sudo apt-get install chromium', then 'make test'." >&2; \
+	    exit 2; \
+	  fi; }
 
 archive: install
 	$(BIN)/testimony ingest data/ --db $(DB)
@@ -27,7 +40,7 @@ public: archive
 serve: public
 	$(BIN)/testimony serve --db $(PUBLIC_DB) --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

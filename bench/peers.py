@@ -73,9 +73,8 @@ def read_corpus(corpus: Path) -> Iterator[dict]:
 
 def build_naive_whoosh(corpus: Path, index_dir: Path) -> int:
     """Index the corpus the naive way; returns the number of documents."""
+    from testimony_archive.search.index import build_schema
     from whoosh import index as whoosh_index
-
-    from search.index import build_schema
 
     index_dir.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(index_dir), build_schema(), indexname=NAIVE_INDEX_NAME)

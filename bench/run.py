@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from search.api import Archive, SearchError
+from testimony_archive.search.api import Archive, SearchError
 
 from . import generate, measure, peers, queries
 from .measure import BenchError
@@ -58,7 +57,7 @@ def log(message: str) -> None:
 def testimony_command() -> list[str]:
     """The `testimony` console script of this interpreter's environment."""
     script = Path(sys.executable).parent / "testimony"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ingest.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "testimony_archive.ingest.cli"]
 
 
 def _json_output(run: measure.ProcessRun) -> dict | None:

@@ -18,12 +18,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from testimony_archive.search import api as search_api
+from testimony_archive.search import index as search_index
 
-from search import api as search_api
-from search import index as search_index
-
-from . import crypto, load, spreadsheet
-from . import db as archive_db
+from . import crypto, load, spreadsheet, store
 from .source import MAX_FILE_BYTES
 
 app = typer.Typer(
@@ -98,15 +96,15 @@ def fail(message: str, code: int = 1):
     raise typer.Exit(code)
 
 
-def open_db(db: Path, mode: str = archive_db.READ, key=None):
+def open_db(db: Path, mode: str = store.READ, key=None):
     """The archive at `db`, or one line and exit 2: read-only commands never create or migrate one."""
     try:
-        return archive_db.open_archive(db, mode, key)
-    except archive_db.NotAnArchive as error:
+        return store.open_archive(db, mode, key)
+    except store.NotAnArchive as error:
         fail(str(error), 2)
     except crypto.KeyProblem as error:
         fail(str(error), 2)
-    except archive_db.ArchiveBusy as error:
+    except store.ArchiveBusy as error:
         fail(f"{error}: it is being written, try again in a moment")
 
 
@@ -197,7 +195,7 @@ def ingest(
     """Ingest testimony source files (.yml, .yaml, .json, .csv) into the archive and its search index."""
     mapping = csv_map(column_map)
     key = archive_key()
-    archive = open_db(db, archive_db.CREATE, key)
+    archive = open_db(db, store.CREATE, key)
     try:
         report = run_with_progress(
             "Ingesting",
@@ -207,7 +205,7 @@ def ingest(
             ),
             follow_symlinks,
         )
-    except (search_index.IndexBusy, archive_db.ArchiveBusy) as error:
+    except (search_index.IndexBusy, store.ArchiveBusy) as error:
         fail(f"{error}; is another ingest, takedown or publish running?")
     except crypto.KeyProblem as error:
         fail(f"{error}; nothing was ingested", 2)
@@ -298,9 +296,7 @@ def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json:
     """Counts per table and the index's document count."""
     archive = open_db(db)
     # A public archive has no private tables at all (see `testimony publish`).
-    counts = {
-        name: archive[name].count for name in archive_db.TABLES if name != "archive_meta" and archive[name].exists()
-    }
+    counts = {name: archive[name].count for name in store.TABLES if name != "archive_meta" and archive[name].exists()}
     index_dir = index_for(db, index)
     summary = {
         "tables": counts,
@@ -503,7 +499,7 @@ def publish(
     ] = None,
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for an ingest or a takedown to finish.", min=0)
-    ] = archive_db.LOCK_TIMEOUT,
+    ] = store.LOCK_TIMEOUT,
     as_json: JsonOption = False,
 ):
     """Build the public archive from the full one: public records only, no private fields, its own index."""
@@ -513,11 +509,11 @@ def publish(
     open_db(db).close()
     try:
         counts = privacy.publish(db, public_db, index, key=archive_key(), lock_timeout=lock_timeout)
-    except archive_db.ArchiveBusy as error:
+    except store.ArchiveBusy as error:
         fail(f"{error}; is an ingest or a takedown running?")
     except ValueError as error:
         fail(str(error), 2)
-    except (archive_db.NotAnArchive, crypto.KeyProblem) as error:
+    except (store.NotAnArchive, crypto.KeyProblem) as error:
         fail(str(error), 2)
     if as_json:
         emit_json({"public": str(public_db), **counts})
@@ -567,7 +563,7 @@ def takedown(
     if not reason.strip():
         fail("a takedown needs --reason", 2)
     key = archive_key()
-    archive = open_db(db, archive_db.WRITE, key)
+    archive = open_db(db, store.WRITE, key)
     copies = privacy.copies_to_reach(archive, db, public or [])
     try:
         who = privacy.resolve_person(archive, person, copies) if person else None
@@ -581,7 +577,7 @@ def takedown(
         report = privacy.takedown(
             archive, db, index_for(db, index), targets, reason, key, who, public or [], lock_timeout=lock_timeout
         )
-    except (search_index.IndexBusy, archive_db.ArchiveBusy) as error:
+    except (search_index.IndexBusy, store.ArchiveBusy) as error:
         fail(f"{error}; nothing was taken down, try again when the other command has finished")
     except crypto.KeyProblem as error:
         fail(f"{error}; nothing was taken down", 2)
@@ -642,12 +638,12 @@ def restore(
     if not testimony_ids and not person:
         fail("nothing to restore: give testimony ids or --person", 2)
     key = archive_key()
-    archive = open_db(db, archive_db.WRITE, key)
+    archive = open_db(db, store.WRITE, key)
     try:
         result = privacy.restore(archive, testimony_ids or [], reason, key, person)
     except (LookupError, crypto.KeyProblem) as error:
         fail(str(error), 2)
-    except archive_db.ArchiveBusy as error:
+    except store.ArchiveBusy as error:
         fail(f"{error}; is an ingest, takedown or publish running?")
     if as_json:
         emit_json(result)
@@ -680,8 +676,8 @@ def copies(
                 "first (or move it and run a takedown with --public NEW_PATH).",
                 2,
             )
-        archive = open_db(db, archive_db.WRITE)
-        record = archive_db.forget_copy(archive, forget)
+        archive = open_db(db, store.WRITE)
+        record = store.forget_copy(archive, forget)
         if record is None:
             fail(f"{forget} is not a recorded copy of {db}", 2)
         # What it leaves on disk (its index, a killed publish's leftovers) holds its words: it goes too.
@@ -693,7 +689,7 @@ def copies(
         )
         return
     archive = open_db(db)
-    listed = [dict(row, exists=Path(row["path"]).is_file()) for row in archive_db.published_copies(archive)]
+    listed = [dict(row, exists=Path(row["path"]).is_file()) for row in store.published_copies(archive)]
     if as_json:
         emit_json(listed)
         return
@@ -752,8 +748,7 @@ def serve(
     is refused unless TESTIMONY_ARCHIVIST_PASSWORD_HASH is set, and then every page requires a login.
     """
     import uvicorn
-
-    from search.serve import PASSWORD_ENV, make_datasette
+    from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
     from . import privacy
 

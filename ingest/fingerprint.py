@@ -37,8 +37,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from anyascii import anyascii
-
-from search.names import variant_key, words
+from testimony_archive.search.names import variant_key, words
 
 from .normalize import IGNORABLE
 

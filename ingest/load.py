@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
+from testimony_archive.search import index as search_index
 
-from search import index as search_index
-
-from . import db as archive_db
+from . import store
 from .crypto import ArchiveKey, KeyProblem, load_key
 from .fingerprint import Matcher
 from .normalize import BIDI_CONTROLS, NormalizedSource, normalize
@@ -323,7 +322,7 @@ def write_file(
         if result.inserted or result.updated or result.removed:
             if result.updated or result.removed:
                 prune_orphans(db)
-            result.generation = archive_db.bump_generation(db)
+            result.generation = store.bump_generation(db)
     return result
 
 
@@ -357,10 +356,10 @@ def _seal_private(db: sqlite_utils.Database, normalized: NormalizedSource, key: 
     for position, testimony in enumerate(normalized.testimonies):
         if testimony.private:
             try:
-                key = archive_db.use_key(db, key, "storing private fields")
+                key = store.use_key(db, key, "storing private fields")
             except KeyProblem as error:
                 raise InvalidSource(source_file, f"testimonies[{position}]", str(error)) from None
-            testimony.row["private_hash"] = archive_db.private_digest(testimony.private, key)
+            testimony.row["private_hash"] = store.private_digest(testimony.private, key)
     return key
 
 
@@ -494,11 +493,11 @@ def ingest_paths(
     key = key or load_key()
     # The locks are taken first: a second ingest (or a takedown, a publish) waits here, then fails, before
     # anything is written; the takedowns are read under them, so none can land unseen during the run.
-    with archive_db.writing(archive_db.database_path(db), lock_timeout):
-        if not search_index.current(index_dir) and archive_db.generation(db):
+    with store.writing(store.database_path(db), lock_timeout):
+        if not search_index.current(index_dir) and store.generation(db):
             report.index_repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
         with search_index.Updater(db, index_dir, lock_timeout) as updater:
-            matcher = archive_db.takedown_matcher(db, key)
+            matcher = store.takedown_matcher(db, key)
             report.index_repaired += updater.catch_up()
             _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report, follow_symlinks)
     record_run(db, "ingest", started, report)
@@ -524,7 +523,7 @@ def _ingest_files(
         except sqlite3.OperationalError as error:
             # Another process holds the database: every file after this one would fail the same way.
             if "locked" in str(error) or "busy" in str(error):
-                raise archive_db.ArchiveBusy(archive_db.database_path(db), archive_db.LOCK_TIMEOUT) from None
+                raise store.ArchiveBusy(store.database_path(db), store.LOCK_TIMEOUT) from None
             report.files.append(FileResult(str(path), sha256, status="failed", error=_write_error(path, error)))
             continue
         # Last resort, as in read_sources: write_file's transaction has rolled back, so nothing of this file

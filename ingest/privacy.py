@@ -22,10 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import sqlite_utils
+from testimony_archive.search import index as search_index
 
-from search import index as search_index
-
-from . import db as archive_db
+from . import store
 from .crypto import ArchiveKey, load_key
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
 from .load import delete_testimonies, prune_orphans
@@ -55,7 +54,7 @@ def now() -> str:
 def is_full_archive(db: sqlite_utils.Database) -> bool:
     """An archive `ingest` wrote (not one `publish` built): it can hold restricted material, private fields,
     file paths, takedown reasons and the audit log, so it is never served without a login."""
-    return archive_db.archive_kind(db) == "full"
+    return store.archive_kind(db) == "full"
 
 
 def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
@@ -118,7 +117,7 @@ def publish(
     public_path: Path | None = None,
     public_index: Path | None = None,
     key: ArchiveKey | None = None,
-    lock_timeout: float = archive_db.LOCK_TIMEOUT,
+    lock_timeout: float = store.LOCK_TIMEOUT,
 ) -> dict:
     """Build the public archive (and its index) from the full one; returns counts per table.
 
@@ -132,8 +131,8 @@ def publish(
     public_index = Path(public_index) if public_index else search_index.index_dir_for(public_path)
     public_path.parent.mkdir(parents=True, exist_ok=True)
     key = key or load_key()
-    with archive_db.writing(full_path, lock_timeout):
-        full = archive_db.open_archive(full_path, archive_db.WRITE, key)
+    with store.writing(full_path, lock_timeout):
+        full = store.open_archive(full_path, store.WRITE, key)
         try:
             return _publish(full, full_path, public_path, public_index, key)
         finally:
@@ -142,10 +141,10 @@ def publish(
 
 def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) -> dict:
     previous_generation = _existing_public_generation(public_path, public_index)
-    matcher = archive_db.takedown_matcher(full, key)
+    matcher = store.takedown_matcher(full, key)
     # Defence in depth: every row is checked against the takedowns again, not only by id.
     withheld = withheld_by(matcher, full, "t.visibility = 'public'")
-    archive_id = archive_db.get_meta(full, "archive_id")
+    archive_id = store.get_meta(full, "archive_id")
     at = now()
     remove_leftovers(public_path, public_index)
     build_path, compact_path = _build_paths(public_path)
@@ -160,7 +159,7 @@ def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) 
             compact.close()
         # Recorded before it exists: a takedown then reports a copy it cannot find, never misses one.
         with full.atomic():
-            archive_db.record_copy(full, public_path, public_index, at)
+            store.record_copy(full, public_path, public_index, at)
         _install(compact_path, public_path)
         search_index.swap_in(build_dir, public_index)
     finally:
@@ -200,36 +199,36 @@ def _existing_public_generation(public_path: Path, public_index: Path) -> int:
     if not public_path.exists():
         return stamp
     try:
-        existing = archive_db.open_archive(public_path, archive_db.READ)
-    except archive_db.NotAnArchive:
+        existing = store.open_archive(public_path, store.READ)
+    except store.NotAnArchive:
         raise ValueError(f"{public_path} exists and is not a public archive: publish will not overwrite it") from None
     try:
-        if archive_db.archive_kind(existing) != "public":
+        if store.archive_kind(existing) != "public":
             raise ValueError(f"{public_path} is a full archive: publish will not overwrite it")
-        return max(stamp, archive_db.generation(existing))
+        return max(stamp, store.generation(existing))
     finally:
         existing.close()
 
 
 def _build(full_path, build_path, compact_path, withheld, generation, archive_id, at) -> dict:
-    build = archive_db.ensure_db_shape(sqlite_utils.Database(build_path), public=True)
+    build = store.ensure_db_shape(sqlite_utils.Database(build_path), public=True)
     try:
         build.conn.execute("attach database ? as full", [str(full_path)])
         build.execute("create temp table withheld (id text primary key)")
         with build.atomic():
             build.conn.executemany("insert into temp.withheld (id) values (?)", [(i,) for i in withheld])
             for table, where in PUBLIC_ROWS.items():
-                columns = ", ".join(f"[{c}]" for c in archive_db.TABLES[table]["columns"])
+                columns = ", ".join(f"[{c}]" for c in store.TABLES[table]["columns"])
                 build.execute(
                     f"insert into main.[{table}] ({columns}) select {columns} from full.[{table}] where {where}"
                 )
             for table, blanked in BLANKED.items():
                 build.execute(f"update main.[{table}] set {', '.join(f'[{c}] = null' for c in blanked)}")
             renumber_positions(build)
-            archive_db.set_meta(build, "generation", generation)
-            archive_db.set_meta(build, "published_at", at)
+            store.set_meta(build, "generation", generation)
+            store.set_meta(build, "published_at", at)
             if archive_id:
-                archive_db.set_meta(build, "published_from", archive_id)
+                store.set_meta(build, "published_from", archive_id)
         build.conn.execute("detach database full")
         counts = {table: build[table].count for table in PUBLIC_ROWS}
         # VACUUM INTO writes a compact copy with no free pages and no WAL: nothing deleted lingers in it.
@@ -264,7 +263,7 @@ def _install(built: Path, public_path: Path) -> None:
         os.replace(built, public_path)
         return
     source = sqlite3.connect(str(built))
-    target = sqlite3.connect(str(public_path), timeout=archive_db.LOCK_TIMEOUT)
+    target = sqlite3.connect(str(public_path), timeout=store.LOCK_TIMEOUT)
     try:
         source.backup(target)
     finally:
@@ -408,11 +407,11 @@ def copies_to_reach(full: sqlite_utils.Database, full_path: Path, extra: list[Pa
     """Every public copy a takedown must reach: those `publish` recorded, those named on the command line,
     and an unrecorded public archive of this archive at the old default places (`public.db` beside the
     full archive or in the working folder, published before copies were recorded)."""
-    copies = {row["path"]: Copy(row["path"], row["index_dir"]) for row in archive_db.published_copies(full)}
+    copies = {row["path"]: Copy(row["path"], row["index_dir"]) for row in store.published_copies(full)}
     for path in extra:
         resolved = str(Path(path).resolve())
         copies.setdefault(resolved, Copy(resolved, str(search_index.index_dir_for(resolved).resolve())))
-    archive_id = archive_db.get_meta(full, "archive_id")
+    archive_id = store.get_meta(full, "archive_id")
     for path in (default_public_path(full_path), Path("public.db")):
         resolved = str(path.resolve())
         if resolved not in copies and path.is_file() and _published_from(path) in ("", archive_id):
@@ -424,11 +423,11 @@ def _published_from(path: Path) -> str | None:
     """The id of the archive a public archive was published from ("" when it predates the record), or None
     when `path` is no public archive."""
     try:
-        db = archive_db.open_archive(path, archive_db.READ)
-    except archive_db.NotAnArchive:
+        db = store.open_archive(path, store.READ)
+    except store.NotAnArchive:
         return None
     try:
-        return archive_db.get_meta(db, "published_from", "") if archive_db.archive_kind(db) == "public" else None
+        return store.get_meta(db, "published_from", "") if store.archive_kind(db) == "public" else None
     finally:
         db.close()
 
@@ -454,8 +453,8 @@ def takedown(
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("a takedown needs a reason")
-    with archive_db.writing(full_path, lock_timeout):
-        key = archive_db.use_key(
+    with store.writing(full_path, lock_timeout):
+        key = store.use_key(
             full, key or load_key(), "a takedown (it keeps an encrypted fingerprint of what it removes)"
         )
         at = now()
@@ -474,17 +473,17 @@ def takedown(
             also = {t: why for t, why in withheld_by(probe, full).items() if t not in testimony_ids}
             targets = list(dict.fromkeys([*testimony_ids, *also]))
             _record_tombstones(full, key, at, reason, testimony_ids, fingerprints, person, actor, also)
-            archive_id = archive_db.get_meta(full, "archive_id")
+            archive_id = store.get_meta(full, "archive_id")
             for copy in copies:
                 _take_down_copy(copy, targets, probe, archive_id, lock_timeout)
             with full.atomic():
                 delete_testimonies(full, targets)
                 prune_orphans(full)
-                archive_db.bump_generation(full)
+                store.bump_generation(full)
                 for copy in copies:
                     if copy.status == "done":
-                        archive_db.record_copy(full, Path(copy.path), Path(copy.index), _copy_published_at(full, copy))
-            archive_db.scrub(full)
+                        store.record_copy(full, Path(copy.path), Path(copy.index), _copy_published_at(full, copy))
+            store.scrub(full)
             search_index.remove_leftovers(full_index)
             search_index.rebuild(full, full_index, locked=lock is not None, timeout=lock_timeout)
         finally:
@@ -544,10 +543,10 @@ def _copy_holds(copy: "Copy", testimony_id: str) -> bool:
 def _open_copy(copy: Copy) -> sqlite_utils.Database | None:
     """A public copy opened read-only, or None when it is not there or not a public archive."""
     try:
-        db = archive_db.open_archive(copy.path, archive_db.READ)
-    except archive_db.NotAnArchive:
+        db = store.open_archive(copy.path, store.READ)
+    except store.NotAnArchive:
         return None
-    if archive_db.archive_kind(db) != "public":
+    if store.archive_kind(db) != "public":
         db.close()
         return None
     return db
@@ -566,15 +565,15 @@ def _record_tombstones(full, key, at, reason, targets, fingerprints, person, act
         )
     }
     # A takedown run again (after an interruption) finds its tombstones there and adds none.
-    person_done = person and person["id"] in archive_db.takedown_matcher(full, key).by_person
+    person_done = person and person["id"] in store.takedown_matcher(full, key).by_person
     with full.atomic():
         person_takedown = None
         if person and not person_done:
-            person_takedown = archive_db.add_tombstone(full, key, at, reason, person=person)
+            person_takedown = store.add_tombstone(full, key, at, reason, person=person)
         for testimony_id in targets:
             if testimony_id in already:
                 continue
-            archive_db.add_tombstone(
+            store.add_tombstone(
                 full,
                 key,
                 at,
@@ -610,17 +609,17 @@ def _take_down_copy(
             copy.reason += "; its index there was removed"
         return
     try:
-        public = archive_db.open_archive(path, archive_db.READ)
+        public = store.open_archive(path, store.READ)
         public.close()
         public = sqlite_utils.Database(sqlite3.connect(str(path), timeout=lock_timeout))
-    except (archive_db.NotAnArchive, sqlite3.Error) as error:
+    except (store.NotAnArchive, sqlite3.Error) as error:
         copy.status, copy.reason = "failed", f"cannot open it: {error}"
         return
     try:
-        if archive_db.archive_kind(public) != "public":
+        if store.archive_kind(public) != "public":
             copy.status, copy.reason = "failed", "it is not a public archive"
             return
-        published_from = archive_db.get_meta(public, "published_from")
+        published_from = store.get_meta(public, "published_from")
         if published_from and archive_id and published_from != archive_id:
             copy.status, copy.reason = "failed", "it was published from another archive"
             return
@@ -633,8 +632,8 @@ def _take_down_copy(
                 delete_testimonies(public, removed)
                 prune_orphans(public)
                 renumber_positions(public)
-                archive_db.bump_generation(public)
-        archive_db.scrub(public)
+                store.bump_generation(public)
+        store.scrub(public)
         search_index.rebuild(public, Path(copy.index), timeout=lock_timeout)
         copy.status = "done"
     except (sqlite3.Error, search_index.IndexBusy, OSError) as error:
@@ -661,7 +660,7 @@ def restore(
         raise ValueError("a restore needs a reason")
     at = now()
     restored, cleared, unknown = [], [], []
-    with archive_db.writing(archive_db.database_path(full)), full.atomic():
+    with store.writing(store.database_path(full)), full.atomic():
         # Withheld at an ingest, or taken down with a takedown they matched.
         withheld = _withheld_ids(full)
         for testimony_id in testimony_ids:
@@ -697,7 +696,7 @@ def _withheld_ids(full: sqlite_utils.Database) -> set[str]:
 
 
 def _restore_person(full: sqlite_utils.Database, key: ArchiveKey | None, spec: str) -> list[str]:
-    matcher = archive_db.takedown_matcher(full, key or load_key())
+    matcher = store.takedown_matcher(full, key or load_key())
     name, starred = (None, None)
     try:
         name, starred = parse_name(spec)

@@ -9,8 +9,7 @@ else by a rebuild into a temporary folder swapped in atomically); SQLite is neve
 from pathlib import Path
 
 import sqlite_utils
-
-from search import index as search_index
+from testimony_archive.search import index as search_index
 
 
 def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
@@ -67,16 +66,16 @@ def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
 def verify_all(db: sqlite_utils.Database, index_dir: Path) -> dict:
     """`verify_archive` for the archive and, for a full archive, for every public copy published from it
     (a copy that cannot be found or opened is a problem: a takedown could not reach it either)."""
-    from . import db as archive_db
+    from . import store
 
     report = verify_archive(db, index_dir)
     report["archive_ok"] = report["ok"]
     report["copies"] = []
-    for copy in archive_db.published_copies(db) if archive_db.archive_kind(db) == "full" else []:
+    for copy in store.published_copies(db) if store.archive_kind(db) == "full" else []:
         entry = {"path": copy["path"], "index": copy["index_dir"]}
         try:
-            public = archive_db.open_archive(copy["path"], archive_db.READ)
-        except archive_db.NotAnArchive as error:
+            public = store.open_archive(copy["path"], store.READ)
+        except store.NotAnArchive as error:
             entry |= {"ok": False, "problems": [f"the public copy {copy['path']} cannot be checked: {error}"]}
         else:
             try:
@@ -108,7 +107,7 @@ def _taken_down_in(full: sqlite_utils.Database, public: sqlite_utils.Database) -
 
 def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
     """Bring every index `verify_all` found wrong back in line with its database; returns documents fixed."""
-    from . import db as archive_db
+    from . import store
 
     fixed = 0
     if report["sqlite_integrity"] == "ok" and report["problems"] != [
@@ -120,7 +119,7 @@ def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
         # again): the takedown must be run again.
         if copy["ok"] or not Path(copy["path"]).is_file() or copy.get("taken_down"):
             continue
-        public = archive_db.open_archive(copy["path"], archive_db.READ)
+        public = store.open_archive(copy["path"], store.READ)
         try:
             fixed += search_index.repair(public, Path(copy["index"]))
         finally:

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
+from testimony_archive.ingest import store
 from whoosh import index as whoosh_index
 from whoosh.analysis import CommaSeparatedTokenizer, Filter, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.columns import VarBytesColumn
@@ -33,8 +34,6 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, NUMERIC, STORE
 from whoosh.filedb.filestore import FileStorage
 from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.writing import LockError
-
-from ingest import db as archive_db
 
 from .names import fold, variant_key, words
 
@@ -258,7 +257,7 @@ def _write_file(target: Path, value) -> None:
     os.replace(tmp, target)
 
 
-db_generation = archive_db.generation  # the database side of the stamp; one reader of it
+db_generation = store.generation  # the database side of the stamp; one reader of it
 
 
 # -- documents ---------------------------------------------------------------------------------------

@@ -32,9 +32,8 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup, escape
-
-from ingest import crypto
-from ingest.db import ARCHIVE_TABLES, kind_of
+from testimony_archive.ingest import crypto
+from testimony_archive.ingest.store import ARCHIVE_TABLES, kind_of
 
 from . import api as search_api
 from . import hardening

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from testimony_archive.ingest import crypto, load, store
 from typer.testing import CliRunner
-
-from ingest import crypto, load
-from ingest import db as archive_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -43,7 +41,7 @@ def runner():
 def sample_archive(tmp_path_factory) -> Path:
     """The sample data in data/ ingested once: a real database and index shared by read-only tests."""
     path = tmp_path_factory.mktemp("sample") / "archive.db"
-    db = archive_db.open_archive(path)
+    db = store.open_archive(path)
     report = load.ingest_paths(db, Path(f"{path}.whoosh"), [DATA])
     assert report.exit_code == 0, report.summary()
     db.close()

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import yaml
+from testimony_archive.ingest.cli import app as archive_cli
 from typer.testing import CliRunner
 
 from bench import generate
-from ingest.cli import app as archive_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_KEYS = {"count", "p50_ms", "p95_ms", "mean_ms", "max_ms"}

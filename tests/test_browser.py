@@ -39,7 +39,7 @@ def server(tmp_path_factory):
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (see .ci/run)"
     folder = tmp_path_factory.mktemp("browser")
     full, db = folder / "archive.db", folder / "public.db"
-    testimony = [sys.executable, "-m", "ingest.cli"]
+    testimony = [sys.executable, "-m", "testimony_archive.ingest.cli"]
     subprocess.run([*testimony, "ingest", str(DATA), "--db", str(full)], check=True, capture_output=True, cwd=ROOT)
     subprocess.run(
         [*testimony, "publish", "--db", str(full), "--out", str(db)], check=True, capture_output=True, cwd=ROOT

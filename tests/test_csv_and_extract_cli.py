@@ -5,9 +5,8 @@ import shutil
 
 import pytest
 import yaml
-
-from ingest.cli import app
-from ingest.source import load_source
+from testimony_archive.ingest.cli import app
+from testimony_archive.ingest.source import load_source
 
 from .conftest import fixture, rows, write
 

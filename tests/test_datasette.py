@@ -9,10 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from ingest import db as archive_db
-from ingest import load, privacy
-from search.serve import make_datasette
+from testimony_archive.ingest import load, privacy, store
+from testimony_archive.search.serve import make_datasette
 
 from .conftest import DATA, FACET_NAMES, fixture, rows
 
@@ -25,7 +23,7 @@ def archive_path(tmp_path_factory) -> Path:
     shutil.copytree(DATA, folder / "data")
     shutil.copy(fixture("sources/hostile.yml"), folder / "hostile.yml")
     full = tmp_path_factory.mktemp("web-full") / "full.db"
-    report = load.ingest_paths(archive_db.open_archive(full), Path(f"{full}.whoosh"), [folder])
+    report = load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [folder])
     assert report.exit_code == 0, report.summary()
     # What is served to the public is the public archive (a full one is locked without a login).
     path = tmp_path_factory.mktemp("web") / f"{DB}.db"

@@ -2,9 +2,8 @@
 
 import re
 
+from testimony_archive.ingest.cli import app
 from typer.main import get_command
-
-from ingest.cli import app
 
 from .conftest import ROOT
 

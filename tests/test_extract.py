@@ -13,8 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-
-from ingest.extract import (
+from testimony_archive.ingest.extract import (
     INVERSE_RELATIONSHIP,
     PLACEHOLDER,
     RELATIONSHIP_WORDS,
@@ -25,7 +24,7 @@ from ingest.extract import (
     extract_file,
     extract_text,
 )
-from ingest.source import load_source
+from testimony_archive.ingest.source import load_source
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extract"

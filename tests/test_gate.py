@@ -24,12 +24,10 @@ import pytest
 import sqlite_utils
 from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
-
-from ingest import db as archive_db
-from ingest import privacy
-from ingest.cli import app
-from search import plugin
-from search.serve import PASSWORD_ENV, make_datasette
+from testimony_archive.ingest import privacy, store
+from testimony_archive.ingest.cli import app
+from testimony_archive.search import plugin
+from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
 from .conftest import fixture, free_port, wait_for_server
 from .test_privacy import HIDDEN, TAKEDOWN_MARKER, build_full, crawl
@@ -87,7 +85,7 @@ def database_urls(db_path: Path, database: str) -> list[str]:
             quoted = urllib.parse.quote(row_id, safe="")
             urls += [f"/{database}/{name}/{quoted}", f"/{database}/{name}/{quoted}.json"]
         urls.append(f"/{database}.json?sql=select+*+from+[{name}]")
-    for sql in ("select * from sqlite_master", *(f"select * from {name}" for name in archive_db.PRIVATE_TABLES)):
+    for sql in ("select * from sqlite_master", *(f"select * from {name}" for name in store.PRIVATE_TABLES)):
         urls.append(f"/{database}.json?sql={urllib.parse.quote_plus(sql)}")
         urls.append(f"/{database}.csv?sql={urllib.parse.quote_plus(sql)}")
     for query in ("testimonies_about_person", "testimonies_by_speaker"):
@@ -128,7 +126,7 @@ def assert_locked(answers: dict[str, tuple[int, str]], *databases: tuple[Path, s
         assert marker not in pages, marker
     for db_path, _ in databases:
         assert str(db_path.parent).lower() not in pages
-    for table in archive_db.PRIVATE_TABLES:
+    for table in store.PRIVATE_TABLES:
         assert table not in pages, table
     # The pages an archive's tables live at are refused, not missing.
     for db_path, name in databases:
@@ -164,9 +162,9 @@ async def test_archive_kind_agrees_with_the_store(archives, tmp_path):
     datasette = Datasette([str(full), str(public), str(empty), str(other)])
     for path, expected in ((full, "full"), (public, "public"), (empty, None), (other, None)):
         assert await plugin.archive_kind(datasette.get_database(path.stem)) == expected, path
-        store = sqlite_utils.Database(path)
-        assert archive_db.archive_kind(store) == expected, path
-        store.close()
+        archive = sqlite_utils.Database(path)
+        assert store.archive_kind(archive) == expected, path
+        archive.close()
 
 
 async def test_plain_datasette_on_a_full_archive_is_locked(archives):

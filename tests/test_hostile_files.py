@@ -16,15 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from ingest import load, source
-from ingest.cli import app
-from ingest.source import InvalidSource, one_line, read_bytes
+from testimony_archive.ingest import load, source
+from testimony_archive.ingest.cli import app
+from testimony_archive.ingest.source import InvalidSource, one_line, read_bytes
 
 from .conftest import DATA, FIXTURES, ROOT, rows, write
 
 HOSTILE = FIXTURES / "hostile"
-TESTIMONY = [sys.executable, "-m", "ingest.cli"]
+TESTIMONY = [sys.executable, "-m", "testimony_archive.ingest.cli"]
 # An error line shows at most a 60-character excerpt of a file; with the path, the place and the reason it
 # stays well under this (the longest reason is a schema enum listed in full).
 MAX_LINE = 600

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from ingest.cli import app
-from ingest.normalize import make_id
-from search import index as search_index
+from testimony_archive.ingest.cli import app
+from testimony_archive.ingest.normalize import make_id
+from testimony_archive.search import index as search_index
 
 from .conftest import DATA, fixture, rows, write
 
@@ -193,7 +192,9 @@ def test_edited_file_updates_only_its_own_rows(runner, tmp_path):
     )
     assert rows(db, "select count(*) as n from testimonies where text = ?", [removed["text"]]) == [{"n": 0}]
     assert search_index.doc_count(Path(f"{db}.whoosh")) == 21
-    assert search_index.diff(__import__("ingest.db").db.open_archive(db), Path(f"{db}.whoosh")) == {
+    assert search_index.diff(
+        __import__("testimony_archive.ingest.store").ingest.store.open_archive(db), Path(f"{db}.whoosh")
+    ) == {
         "missing": [],
         "stale": [],
         "outdated": [],

@@ -4,9 +4,8 @@ import unicodedata
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from search import names
-from search.names import explain, fold, match_rule, rules_applied, variant_key, words
+from testimony_archive.search import names
+from testimony_archive.search.names import explain, fold, match_rule, rules_applied, variant_key, words
 
 # Each group is one name word in its spellings; every pair within a group must match.
 SAME_NAME_GROUPS = [

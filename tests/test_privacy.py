@@ -12,11 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from ingest import crypto, load, privacy
-from ingest import db as archive_db
-from ingest.cli import app
-from search.serve import PASSWORD_ENV, make_datasette
+from testimony_archive.ingest import crypto, load, privacy, store
+from testimony_archive.ingest.cli import app
+from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
 from .conftest import DATA, fixture, rows
 
@@ -32,7 +30,7 @@ def build_full(folder: Path) -> Path:
     shutil.copy(fixture("sources/restricted.yml"), sources)
     shutil.copy(fixture("sources/restricted-source.yml"), sources)
     db = folder / "archive.db"
-    report = load.ingest_paths(archive_db.open_archive(db), Path(f"{db}.whoosh"), [sources])
+    report = load.ingest_paths(store.open_archive(db), Path(f"{db}.whoosh"), [sources])
     assert report.exit_code == 0, report.summary()
     return db
 

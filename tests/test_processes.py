@@ -17,7 +17,7 @@ import pytest
 from .conftest import ROOT, free_port
 from .corpus import write_corpus
 
-TESTIMONY = [sys.executable, "-m", "ingest.cli"]
+TESTIMONY = [sys.executable, "-m", "testimony_archive.ingest.cli"]
 
 
 def run_cli(*args, check=False, timeout=120):

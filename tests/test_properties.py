@@ -8,13 +8,11 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from ingest import db as archive_db
-from ingest import load
-from ingest.normalize import parse_name, tag_key, tag_label
-from ingest.verify import verify_archive
-from search import index as search_index
-from search.api import Archive, SearchError
+from testimony_archive.ingest import load, store
+from testimony_archive.ingest.normalize import parse_name, tag_key, tag_label
+from testimony_archive.ingest.verify import verify_archive
+from testimony_archive.search import index as search_index
+from testimony_archive.search.api import Archive, SearchError
 
 from .conftest import DATA
 
@@ -104,7 +102,7 @@ def test_ingest_reindex_verify_cycle(tmp_path_factory, sources):
         (folder / f"s{number}.yml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     db_path = folder / "a.db"
     index_dir = Path(f"{db_path}.whoosh")
-    db = archive_db.open_archive(db_path)
+    db = store.open_archive(db_path)
     report = load.ingest_paths(db, index_dir, [folder])
     assert report.exit_code == 0, report.summary()
     assert verify_archive(db, index_dir)["ok"]
@@ -129,7 +127,7 @@ _archive = {}
 def sample_archive_api(tmp_path_factory):
     if "archive" not in _archive:
         path = tmp_path_factory.mktemp("fuzz") / "a.db"
-        load.ingest_paths(archive_db.open_archive(path), Path(f"{path}.whoosh"), [DATA])
+        load.ingest_paths(store.open_archive(path), Path(f"{path}.whoosh"), [DATA])
         _archive["archive"] = Archive(path)
     return _archive["archive"]
 

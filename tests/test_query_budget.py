@@ -11,13 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from ingest import db as archive_db
-from ingest import load, privacy
-from ingest.cli import app
-from search import api as search_api
-from search.api import Archive, Budget, QueryTooCostly, SearchBusy, SearchTimeout
-from search.serve import make_datasette
+from testimony_archive.ingest import load, privacy, store
+from testimony_archive.ingest.cli import app
+from testimony_archive.search import api as search_api
+from testimony_archive.search.api import Archive, Budget, QueryTooCostly, SearchBusy, SearchTimeout
+from testimony_archive.search.serve import make_datasette
 
 from .conftest import DATA, write
 from .corpus import write_corpus
@@ -47,7 +45,7 @@ def corpus_archive(tmp_path_factory) -> Path:
     write_corpus(folder / "sources" / "corpus", files=100, per_file=20)
     shutil.copytree(DATA, folder / "sources" / "data")
     full = folder / "archive.db"
-    report = load.ingest_paths(archive_db.open_archive(full), Path(f"{full}.whoosh"), [folder / "sources"])
+    report = load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [folder / "sources"])
     assert report.exit_code == 0, report.summary()
     public = folder / "public.db"
     privacy.publish(full, public)
@@ -168,7 +166,7 @@ def test_a_heavy_query_does_not_hold_up_light_ones(corpus_archive):
 def test_a_full_pool_answers_503_with_retry_after(corpus_archive):
     """Every searcher taken (here: held by the test, as a long search would hold it): a new search waits
     `search_wait` seconds, then gets 503 with Retry-After, not a place in an endless queue."""
-    from search import plugin
+    from testimony_archive.search import plugin
 
     metadata = {"plugins": {"testimony": {"searchers": 1, "search_wait": 0.05}}}
     datasette = make_datasette(corpus_archive, metadata=_metadata(corpus_archive, metadata))
@@ -195,7 +193,7 @@ def test_a_full_pool_answers_503_with_retry_after(corpus_archive):
 
 def test_a_locked_database_is_a_clear_busy_answer(runner, corpus_archive, tmp_path, monkeypatch):
     monkeypatch.setattr(search_api, "READ_WAIT", 0.2)
-    monkeypatch.setattr(archive_db, "READ_TIMEOUT", 0.2)
+    monkeypatch.setattr(store, "READ_TIMEOUT", 0.2)
     public = tmp_path / "public.db"
     shutil.copy(corpus_archive, public)
     shutil.copytree(f"{corpus_archive}.whoosh", f"{public}.whoosh")
@@ -250,7 +248,7 @@ def test_the_terminal_never_gets_raw_control_sequences(runner, tmp_path):
 
 
 def _metadata(public: Path, extra: dict) -> dict:
-    from search.serve import load_metadata
+    from testimony_archive.search.serve import load_metadata
 
     metadata = load_metadata(public.stem)
     metadata.setdefault("plugins", {}).setdefault("testimony", {}).update(extra["plugins"]["testimony"])

@@ -6,12 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from ingest import db as archive_db
-from ingest import load
-from ingest.cli import app
-from search.api import Archive, SearchError
-from search.names import fold
+from testimony_archive.ingest import load, store
+from testimony_archive.ingest.cli import app
+from testimony_archive.search.api import Archive, SearchError
+from testimony_archive.search.names import fold
 
 from .conftest import DATA, FACET_NAMES, fixture, rows
 
@@ -23,7 +21,7 @@ def archive_path(tmp_path_factory) -> Path:
     shutil.copytree(DATA, folder / "data")
     shutil.copy(fixture("sources/hostile.yml"), folder / "hostile.yml")
     path = tmp_path_factory.mktemp("search") / "archive.db"
-    report = load.ingest_paths(archive_db.open_archive(path), Path(f"{path}.whoosh"), [folder])
+    report = load.ingest_paths(store.open_archive(path), Path(f"{path}.whoosh"), [folder])
     assert report.exit_code == 0, report.summary()
     return path
 

@@ -30,11 +30,9 @@ from datasette.app import Datasette
 from datasette_auth_passwords.utils import hash_password
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from ingest import db as archive_db
-from ingest import load, privacy
-from search import hardening, plugin
-from search.serve import PASSWORD_ENV, make_datasette
+from testimony_archive.ingest import load, privacy, store
+from testimony_archive.search import hardening, plugin
+from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
 from .conftest import DATA, ROOT, free_port, wait_for_server
 
@@ -77,7 +75,7 @@ def archives(tmp_path_factory) -> tuple[Path, Path]:
     shutil.copytree(DATA, sources / "data")
     (sources / "hostile.json").write_text(json.dumps(hostile_source()), encoding="utf-8")
     full = folder / "archive.db"
-    report = load.ingest_paths(archive_db.open_archive(full), Path(f"{full}.whoosh"), [sources])
+    report = load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [sources])
     assert report.exit_code == 0, report.summary()
     public = folder / f"{DB}.db"
     privacy.publish(full, public)
@@ -542,7 +540,7 @@ async def test_json_and_html_are_left_alone(public):
 
 SERVER = """
 import sys, uvicorn
-from search.serve import load_metadata, make_datasette
+from testimony_archive.search.serve import load_metadata, make_datasette
 metadata = load_metadata("archive")
 metadata["plugins"]["testimony"].update(login_burst=5, login_per_minute=20)
 datasette = make_datasette(sys.argv[1], metadata=metadata, require_login=True)
@@ -682,7 +680,7 @@ def test_a_real_server_logs_one_line_per_error_and_no_traceback(public, tmp_path
     err = tmp_path / "serve.err"
     with err.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ingest.cli", "serve", "--db", str(public), "--port", str(port)],
+            [sys.executable, "-m", "testimony_archive.ingest.cli", "serve", "--db", str(public), "--port", str(port)],
             cwd=ROOT,
             stderr=stderr,
             stdout=subprocess.DEVNULL,

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from ingest.cli import app
-from ingest.normalize import parse_name, star_like
-from ingest.source import FAST_LOADER, SAFE_LOADER, InvalidSource, RefusedKey, parse_text
+from testimony_archive.ingest.cli import app
+from testimony_archive.ingest.normalize import parse_name, star_like
+from testimony_archive.ingest.source import FAST_LOADER, SAFE_LOADER, InvalidSource, RefusedKey, parse_text
 
 from .conftest import rows, write
 

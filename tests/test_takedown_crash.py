@@ -25,16 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from testimony_archive.ingest.cli import app
+from testimony_archive.search import api as search_api
+from testimony_archive.search import index as search_index
 from typer.testing import CliRunner
-
-from ingest.cli import app
-from search import api as search_api
-from search import index as search_index
 
 from .conftest import DATA, ROOT, fixture
 from .corpus import write_corpus
 
-TESTIMONY = [sys.executable, "-m", "ingest.cli"]
+TESTIMONY = [sys.executable, "-m", "testimony_archive.ingest.cli"]
 # 4 files of 20 synthetic testimonies besides data/ and restricted.yml: an uninterrupted takedown (two index
 # rebuilds) takes ~3-4 s and a publish ~2-3 s on a 2-core machine, ~1 s of which is the interpreter starting.
 CORPUS_FILES = 4

@@ -4,10 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from ingest import db as archive_db
-from ingest.cli import app
-from search import index as search_index
+from testimony_archive.ingest import store
+from testimony_archive.ingest.cli import app
+from testimony_archive.search import index as search_index
 
 from .conftest import rows
 
@@ -23,7 +22,7 @@ def first_ids(db, n):
 
 def break_index(db: Path, how: str) -> None:
     index_dir = Path(f"{db}.whoosh")
-    archive = archive_db.open_archive(db)
+    archive = store.open_archive(db)
     one, two = first_ids(db, 2)
     if how == "missing":
         with search_index.writer(index_dir) as w:

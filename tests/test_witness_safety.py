@@ -11,14 +11,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
-from ingest import crypto, privacy
-from ingest import db as archive_db
-from ingest.cli import app
-from ingest.normalize import person_id
-from search import api as search_api
-from search import index as search_index
-from search.serve import make_datasette
+from testimony_archive.ingest import crypto, privacy, store
+from testimony_archive.ingest.cli import app
+from testimony_archive.ingest.normalize import person_id
+from testimony_archive.search import api as search_api
+from testimony_archive.search import index as search_index
+from testimony_archive.search.serve import make_datasette
 
 from .conftest import DATA, FIXTURES, fixture, rows, write
 
@@ -379,8 +377,8 @@ testimonies:
   - {speaker: Late Speaker, text: "A testimony the index has not seen yet."}
 """,
     )
-    db = archive_db.open_archive(full, archive_db.WRITE)
-    from ingest import load
+    db = store.open_archive(full, store.WRITE)
+    from testimony_archive.ingest import load
 
     load.write_file(db, load.read_file(extra), str(extra))
     db.close()
@@ -754,11 +752,11 @@ def test_static_mounts_never_hand_out_an_archive(full, tmp_path):
 
 
 def test_publish_waits_for_the_archive_writer_lock(runner, full):
-    with archive_db.writing(full):
+    with store.writing(full):
         result = invoke(runner, "publish", "--db", full, "--lock-timeout", "0.3")
     assert result.exit_code == 1 and "is locked by another process (waited 0.3 s)" in result.output
     assert not full.with_name("public.db").exists()
-    with archive_db.writing(full):
+    with store.writing(full):
         result = invoke(runner, "ingest", DATA, "--db", full, "--lock-timeout", "0.3")
     assert result.exit_code == 1 and "is locked by another process" in result.output
 
@@ -775,7 +773,7 @@ def test_a_publish_racing_a_takedown_never_puts_the_testimony_back(runner, full,
     write_corpus(tmp_path / "more", files=15, per_file=20)
     ingest(runner, full, tmp_path / "more")
     assert invoke(runner, "publish", "--db", full).exit_code == 0
-    command = [sys.executable, "-m", "ingest.cli"]
+    command = [sys.executable, "-m", "testimony_archive.ingest.cli"]
     publishing = subprocess.Popen([*command, "publish", "--db", str(full)], cwd=ROOT, stderr=subprocess.PIPE)
     time.sleep(0.3)
     taking_down = subprocess.run(
@@ -997,7 +995,7 @@ testimonies:
 def test_the_writer_lock_is_one_per_file_however_the_path_is_spelled(runner, full, tmp_path):
     link = tmp_path / "link.db"
     link.symlink_to(full)
-    with archive_db.writing(link):
+    with store.writing(link):
         result = invoke(runner, "publish", "--db", full, "--lock-timeout", "0.2")
     assert result.exit_code == 1 and "locked by another process" in result.output
     assert search_index.index_dir_for(link) == Path(f"{full}.whoosh")
@@ -1007,7 +1005,7 @@ def test_the_writer_lock_takes_the_archives_permissions(full):
     full.chmod(0o660)
     lock = full.with_name(f".{full.name}.lock")
     lock.unlink(missing_ok=True)
-    with archive_db.writing(full):
+    with store.writing(full):
         pass
     assert oct(lock.stat().st_mode & 0o777) == "0o660"
 
