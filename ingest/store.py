@@ -20,12 +20,14 @@ import time
 import urllib.parse
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
 from .crypto import ArchiveKey, KeyProblem, require
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
+from .vocabulary import display_name
 
 SCHEMA_VERSION = 5
 LOCK_TIMEOUT = 30.0
@@ -592,7 +594,7 @@ def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
     for source_id, old_id, name in uses:
         new_id = person_id(name, True, source_id)
         db["people"].insert(
-            {"id": new_id, "name": name, "is_pseudonym": 1, "display_name": f"{name}*"}, pk="id", ignore=True
+            {"id": new_id, "name": name, "is_pseudonym": 1, "display_name": display_name(name, 1)}, pk="id", ignore=True
         )
         db.execute(
             "update testimonies set speaker_id = ? where speaker_id = ? and source_id = ?", [new_id, old_id, source_id]
@@ -641,3 +643,83 @@ def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
                     [key.encrypt(row["value"]), testimony_id, row["who"], row["field"]],
                 )
     bump_generation(db)
+
+
+# -- rows the Datasette plugin shows -----------------------------------------------------------------
+# Each takes a sqlite3 connection (what Datasette's `execute_fn` hands a function) or a
+# sqlite_utils.Database: both answer `execute`.
+
+
+@dataclass(frozen=True)
+class Name:
+    """A person's name and whether it is a pseudonym; `display` is how the archive prints it."""
+
+    name: str
+    is_pseudonym: bool
+
+    @property
+    def display(self) -> str:
+        return display_name(self.name, self.is_pseudonym)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What a testimony's citation says: who, where it was quoted, by whom, when, and its link."""
+
+    id: str
+    speaker: Name
+    source_title: str
+    publisher: str
+    published: str
+    date: str | None
+    url: str | None
+
+    @property
+    def text(self) -> str:
+        parts = [
+            f"{self.speaker.display}{' (pseudonym)' if self.speaker.is_pseudonym else ''}",
+            f"quoted in \u201c{self.source_title}\u201d",
+            self.publisher,
+            self.published,
+        ]
+        if self.url:
+            parts.append(self.url)
+        parts.append(f"testimony {self.id}")
+        return ", ".join(parts) + "."
+
+
+def kind(conn) -> str | None:
+    """`archive_kind` for a bare connection: "full", "public" or None (see `kind_of`)."""
+    tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    published = "archive_meta" in {name.lower() for name in tables} and bool(
+        conn.execute("select 1 from archive_meta where key = 'published_at'").fetchall()
+    )
+    return kind_of(tables, published)
+
+
+def citation(conn, testimony_id: str) -> Citation | None:
+    row = conn.execute(
+        """select t.id, t.speaker, t.speaker_is_pseudonym, t.source_title, t.publisher, t.published, t.date, s.url
+        from testimonies t join sources s on s.id = t.source_id where t.id = ?""",
+        [testimony_id],
+    ).fetchone()
+    if row is None:
+        return None
+    id_, speaker, flag, *rest = row
+    return Citation(id_, Name(speaker, bool(flag)), *rest)
+
+
+def speaker_of(conn, testimony_id: str) -> Name | None:
+    """The speaker of one testimony."""
+    row = conn.execute("select speaker, speaker_is_pseudonym from testimonies where id = ?", [testimony_id]).fetchone()
+    return Name(row[0], bool(row[1])) if row else None
+
+
+def person(conn, person_id: str) -> Name | None:
+    row = conn.execute("select name, is_pseudonym from people where id = ?", [person_id]).fetchone()
+    return Name(row[0], bool(row[1])) if row else None
+
+
+def people_have_display_name(conn) -> bool:
+    """Whether `people` has the display_name column (schema 5 and later), Datasette's label for a person."""
+    return any(row[1] == "display_name" for row in conn.execute("pragma table_info(people)"))
