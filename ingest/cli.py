@@ -237,7 +237,7 @@ def validate(
 def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json: JsonOption = False):
     """Rebuild the Whoosh index from SQLite (the source of truth) and swap it in atomically."""
     archive = open_db(db)
-    total = archive["testimonies"].count
+    total = store.testimony_count(archive)
     with file_progress() as progress:
         task = progress.add_task("Indexing", total=total, name="")
         try:
@@ -296,11 +296,11 @@ def stats(db: DbOption = Path("archive.db"), index: IndexOption = None, as_json:
     """Counts per table and the index's document count."""
     archive = open_db(db)
     # A public archive has no private tables at all (see `testimony publish`).
-    counts = {name: archive[name].count for name in store.TABLES if name != "archive_meta" and archive[name].exists()}
+    counts = store.table_counts(archive)
     index_dir = index_for(db, index)
     summary = {
         "tables": counts,
-        "pseudonyms": archive.execute("select count(*) from people where is_pseudonym = 1").fetchone()[0],
+        "pseudonyms": store.pseudonym_count(archive),
         "index_documents": search_index.doc_count(index_dir),
         "generation": {
             "database": search_index.db_generation(archive),
@@ -755,7 +755,7 @@ def serve(
     archive = open_db(db)
     login = bool(os.environ.get(PASSWORD_ENV))
     if privacy.is_full_archive(archive) and not login:
-        held = ", ".join(f"{count} {name}" for name, count in privacy.sensitive_counts(archive).items() if count)
+        held = ", ".join(f"{count} {name}" for name, count in store.sensitive_counts(archive).items() if count)
         fail(
             f"{db} is a full archive ({held or 'no restricted rows yet'}; it also keeps file paths, takedown "
             f"reasons and the audit log). Serve the public archive (testimony publish --db {db} --out public.db) "

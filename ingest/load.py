@@ -7,9 +7,7 @@ Each file is on its own: whatever goes wrong reading, parsing, checking or writi
 included) becomes that file's one line in the report, nothing of it is written, and the run goes on.
 """
 
-import datetime
 import hashlib
-import json
 import os
 import sqlite3
 import unicodedata
@@ -20,9 +18,8 @@ from pathlib import Path
 import sqlite_utils
 from testimony_archive.search import index as search_index
 
-from . import store
-from .crypto import ArchiveKey, KeyProblem, load_key
-from .fingerprint import Matcher
+from . import store, vocabulary
+from .crypto import ArchiveKey, load_key
 from .normalize import BIDI_CONTROLS, NormalizedSource, normalize
 from .source import (
     MAX_FILE_BYTES,
@@ -42,18 +39,13 @@ Progress = Callable[[Path], None]
 
 
 @dataclass
-class FileResult:
-    path: str
+class FileResult(store.Written):
+    """One file's line in the report: what the store wrote of it, or why nothing was."""
+
+    path: str = ""
     sha256: str | None = None
     status: str = "ok"  # ok | failed
     error: str | None = None
-    inserted: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
-    withheld: list[str] = field(default_factory=list)  # match a takedown: skipped until restored
-    withheld_reasons: list[dict] = field(default_factory=list)  # {"id", "testimony", "reason"} for each
-    generation: int | None = None  # the database generation this file's commit made, if it changed anything
 
 
 @dataclass
@@ -224,208 +216,15 @@ def check_paths(
         if progress:
             progress(path)
         if isinstance(result, InvalidSource):
-            report.files.append(FileResult(str(path), sha256, status="failed", error=str(result)))
+            report.files.append(_failed(path, sha256, str(result)))
         else:
-            report.files.append(FileResult(str(path), sha256, unchanged=sum(len(s.testimonies) for s in result)))
+            unchanged = sum(len(source.testimonies) for source in result)
+            report.files.append(FileResult(path=str(path), sha256=sha256, unchanged=unchanged))
     return report
 
 
-def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[str, str]) -> dict:
-    people = normalized.people
-    speaker = people[testimony.row["speaker_id"]]
-    subjects = [people[s["person_id"]] for s in testimony.subjects if s["person_id"]]
-    tag_ids = list(dict.fromkeys(testimony.tags + normalized.source_tags))
-    return {
-        "speaker": speaker.name,
-        "speaker_is_pseudonym": speaker.is_pseudonym,
-        "subjects": json.dumps([p.name + ("*" if p.is_pseudonym else "") for p in subjects], ensure_ascii=False),
-        "relationships": json.dumps(
-            sorted({s["relationship"] for s in testimony.subjects if s["relationship"]}), ensure_ascii=False
-        ),
-        "statuses": json.dumps(sorted({s["status"] for s in testimony.subjects if s["status"]}), ensure_ascii=False),
-        "tags": json.dumps([tag_labels[t] for t in tag_ids], ensure_ascii=False),
-        "source_title": normalized.source["title"],
-        "publisher": normalized.source["publisher"],
-        "published": normalized.source["published"],
-    }
-
-
-def delete_testimonies(db: sqlite_utils.Database, testimony_ids: list[str]) -> None:
-    """Remove testimonies and everything hanging off them (not the people: see `prune_people`)."""
-    # A public archive has no private_fields table at all.
-    tables = [t for t in ("testimony_subjects", "testimony_tags", "private_fields") if db[t].exists()]
-    for start in range(0, len(testimony_ids), 500):
-        chunk = testimony_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for table in tables:
-            db.execute(f"delete from {table} where testimony_id in ({marks})", chunk)
-        db.execute(f"delete from testimonies where id in ({marks})", chunk)
-
-
-def prune_people(db: sqlite_utils.Database) -> None:
-    db.execute(
-        """delete from people where id not in (select speaker_id from testimonies)
-        and id not in (select person_id from testimony_subjects where person_id is not null)"""
-    )
-
-
-def prune_orphans(db: sqlite_utils.Database) -> None:
-    """People, tags and sources no testimony refers to any more."""
-    prune_people(db)
-    db.execute("delete from source_tags where source_id not in (select source_id from testimonies)")
-    db.execute("delete from sources where id not in (select source_id from testimonies)")
-    db.execute(
-        """delete from tags where id not in (select tag_id from testimony_tags)
-        and id not in (select tag_id from source_tags)"""
-    )
-
-
-def write_file(
-    db: sqlite_utils.Database,
-    sources: list[NormalizedSource],
-    source_file: str,
-    matcher: Matcher | None = None,
-    key: ArchiveKey | None = None,
-) -> FileResult:
-    """Write one file's sources in one transaction: the archive then holds exactly what the file says,
-    less what matches a takedown (`matcher`: withheld, and reported).
-
-    The file is the unit: testimonies it no longer holds go, also when a source's id changed (an edited
-    title without a URL) or a source left the file. Private fields are encrypted with `key`.
-    """
-    result = FileResult(source_file)
-    source_ids = [normalized.source["id"] for normalized in sources]
-    with db.atomic():
-        for normalized in sources:
-            claimed = db.execute("select source_file from sources where id = ?", [normalized.source["id"]]).fetchall()
-            if claimed and claimed[0][0] not in (source_file, None) and Path(claimed[0][0]).exists():
-                key = "url" if normalized.source["url"] else "publisher, title and published date"
-                raise InvalidSource(
-                    source_file,
-                    "source",
-                    f"is the same source (same {key}) as {claimed[0][0]}: a source belongs in one file",
-                )
-        marks = ",".join("?" * len(source_ids))
-        gone = [
-            row[0]
-            for row in db.execute(
-                f"""select t.id from testimonies t join sources s on s.id = t.source_id
-                where s.source_file = ? and s.id not in ({marks})""",
-                [source_file, *source_ids],
-            )
-        ]
-        for normalized in sources:
-            _write_source(db, normalized, source_file, result, matcher or Matcher(), key)
-        if gone:
-            delete_testimonies(db, gone)
-            result.removed += gone
-        if result.inserted or result.updated or result.removed:
-            if result.updated or result.removed:
-                prune_orphans(db)
-            result.generation = store.bump_generation(db)
-    return result
-
-
-def _withhold(normalized: NormalizedSource, previous: dict, matcher: Matcher, result: FileResult) -> None:
-    """Leave out (and report) the testimonies that match a takedown. A testimony already in the archive
-    with the same text was checked when it was written, and again by every takedown since: only its id
-    and people are checked again."""
-    kept = []
-    for position, testimony in enumerate(normalized.testimonies):
-        row = testimony.row
-        people = [
-            (person.id, person.name, person.is_pseudonym)
-            for person in (
-                normalized.people[person_id]
-                for person_id in (row["speaker_id"], *(s["person_id"] for s in testimony.subjects))
-                if person_id
-            )
-        ]
-        unchanged_text = previous.get(row["id"], (None,))[0] == row["content_hash"]
-        found = matcher.match(row["id"], row["source_id"], people, None if unchanged_text else row["text"])
-        if found is None:
-            kept.append(testimony)
-            continue
-        result.withheld.append(row["id"])
-        result.withheld_reasons.append({"id": row["id"], "testimony": f"testimonies[{position}]", "reason": found[1]})
-    normalized.testimonies = kept
-
-
-def _seal_private(db: sqlite_utils.Database, normalized: NormalizedSource, key: ArchiveKey | None, source_file):
-    """The keyed digest of each testimony's private fields (encryption happens as they are written)."""
-    for position, testimony in enumerate(normalized.testimonies):
-        if testimony.private:
-            try:
-                key = store.use_key(db, key, "storing private fields")
-            except KeyProblem as error:
-                raise InvalidSource(source_file, f"testimonies[{position}]", str(error)) from None
-            testimony.row["private_hash"] = store.private_digest(testimony.private, key)
-    return key
-
-
-def _write_source(
-    db: sqlite_utils.Database,
-    normalized: NormalizedSource,
-    source_file: str,
-    result: FileResult,
-    matcher: Matcher,
-    key: ArchiveKey | None,
-):
-    source = dict(normalized.source, source_file=source_file)
-    previous = {
-        row[0]: (row[1], row[2])
-        for row in db.execute(
-            "select id, content_hash, private_hash from testimonies where source_id = ?", [source["id"]]
-        ).fetchall()
-    }
-    if matcher:
-        _withhold(normalized, previous, matcher, result)
-    key = _seal_private(db, normalized, key, source_file)
-    current = {t.row["id"] for t in normalized.testimonies}
-    changed = [
-        t for t in normalized.testimonies if previous.get(t.row["id"]) != (t.row["content_hash"], t.row["private_hash"])
-    ]
-    removed = sorted(set(previous) - current)
-    result.unchanged += len(normalized.testimonies) - len(changed)
-    # Positions are not part of the content hash: a reordered file moves its unchanged testimonies here.
-    changed_ids = {t.row["id"] for t in changed}
-    db.conn.executemany(
-        "update testimonies set position = ? where id = ? and position != ?",
-        [
-            (t.row["position"], t.row["id"], t.row["position"])
-            for t in normalized.testimonies
-            if t.row["id"] not in changed_ids
-        ],
-    )
-    if not changed and not removed:
-        db.execute("update sources set source_file = ? where id = ?", [source_file, source["id"]])
-        return
-    delete_testimonies(db, removed + [t.row["id"] for t in changed if t.row["id"] in previous])
-    db.execute("delete from source_tags where source_id = ?", [source["id"]])
-    db["sources"].upsert(source, pk="id")
-    # Only the people the written testimonies name: a person of a withheld testimony stays out.
-    referenced = {t.row["speaker_id"] for t in changed} | {s["person_id"] for t in changed for s in t.subjects}
-    db["people"].upsert_all([vars(p) for p in normalized.people.values() if p.id in referenced], pk="id")
-    db["tags"].insert_all([{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True)
-    db["source_tags"].insert_all(
-        [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags], pk=("source_id", "tag_id")
-    )
-    # The archive's label for a tag is the first one it saw; every testimony shows that one.
-    marks = ",".join("?" * len(normalized.tags))
-    tag_labels = dict(db.execute(f"select id, name from tags where id in ({marks})", list(normalized.tags)))
-    db["testimonies"].insert_all([dict(t.row, **_browse_columns(normalized, t, tag_labels)) for t in changed], pk="id")
-    db["testimony_subjects"].insert_all([s for t in changed for s in t.subjects], pk=("testimony_id", "position"))
-    db["testimony_tags"].insert_all(
-        [{"testimony_id": t.row["id"], "tag_id": tag} for t in changed for tag in t.tags],
-        pk=("testimony_id", "tag_id"),
-    )
-    db["private_fields"].insert_all(
-        [dict(p, testimony_id=t.row["id"], value=key.encrypt(p["value"])) for t in changed for p in t.private],
-        pk=("testimony_id", "who", "field"),
-    )
-    result.removed += removed
-    for testimony in changed:
-        (result.updated if testimony.row["id"] in previous else result.inserted).append(testimony.row["id"])
+def _failed(path: Path, sha256: str | None, error: str) -> FileResult:
+    return FileResult(path=str(path), sha256=sha256, status="failed", error=error)
 
 
 def _write_error(path: Path, error: Exception) -> str:
@@ -433,43 +232,6 @@ def _write_error(path: Path, error: Exception) -> str:
         reason = f"could not be written to the archive ({type(error).__name__}: {error})"
         return str(InvalidSource(path, None, reason))
     return str(InvalidSource.unexpected(path, error, "writing"))
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def record_run(db: sqlite_utils.Database, command: str, started: str, report: Report) -> int:
-    summary = report.summary()
-    with db.atomic():
-        run_id = (
-            db["ingest_runs"]
-            .insert(
-                {
-                    "started": started,
-                    "finished": now(),
-                    "command": command,
-                    **{key: summary[key] for key in ("files", "inserted", "updated", "unchanged", "removed", "failed")},
-                }
-            )
-            .last_pk
-        )
-        db["ingest_run_files"].insert_all(
-            [
-                {
-                    "run_id": run_id,
-                    "path": f.path,
-                    "sha256": f.sha256,
-                    "status": f.status,
-                    "error": f.error,
-                    "withheld": json.dumps(f.withheld_reasons) if f.withheld_reasons else None,
-                }
-                for f in report.files
-            ],
-            pk=("run_id", "path"),
-            replace=True,
-        )
-    return run_id
 
 
 def ingest_paths(
@@ -488,7 +250,7 @@ def ingest_paths(
     `key`: the archive key (default: `crypto.load_key()`). Raises KeyProblem before writing anything when
     the archive's takedowns need the key and there is none. `follow_symlinks`: read symlinks inside a
     folder that lead outside it (see `find_source_files`)."""
-    started = now()
+    started = vocabulary.now()
     report = Report()
     key = key or load_key()
     # The locks are taken first: a second ingest (or a takedown, a publish) waits here, then fails, before
@@ -500,7 +262,7 @@ def ingest_paths(
             matcher = store.takedown_matcher(db, key)
             report.index_repaired += updater.catch_up()
             _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report, follow_symlinks)
-    record_run(db, "ingest", started, report)
+    store.record_run(db, "ingest", started, report)
     return report
 
 
@@ -512,26 +274,26 @@ def _ingest_files(
         if progress:
             progress(path)
         if isinstance(normalized, InvalidSource):
-            report.files.append(FileResult(str(path), sha256, status="failed", error=str(normalized)))
+            report.files.append(_failed(path, sha256, str(normalized)))
             continue
         try:
-            result = write_file(db, normalized, str(path.resolve()), matcher, key)
+            written = store.write_file(db, normalized, str(path.resolve()), matcher, key)
         except InvalidSource as error:
             error.path = str(path)
-            report.files.append(FileResult(str(path), sha256, status="failed", error=str(error)))
+            report.files.append(_failed(path, sha256, str(error)))
             continue
         except sqlite3.OperationalError as error:
             # Another process holds the database: every file after this one would fail the same way.
             if "locked" in str(error) or "busy" in str(error):
                 raise store.ArchiveBusy(store.database_path(db), store.LOCK_TIMEOUT) from None
-            report.files.append(FileResult(str(path), sha256, status="failed", error=_write_error(path, error)))
+            report.files.append(_failed(path, sha256, _write_error(path, error)))
             continue
         # Last resort, as in read_sources: write_file's transaction has rolled back, so nothing of this file
         # is in SQLite (nor, since the index is told only after a commit, in the index); the run goes on.
         except Exception as error:  # noqa: BLE001
-            report.files.append(FileResult(str(path), sha256, status="failed", error=_write_error(path, error)))
+            report.files.append(_failed(path, sha256, _write_error(path, error)))
             continue
-        result.path, result.sha256 = str(path), sha256
+        result = FileResult(path=str(path), sha256=sha256, **vars(written))
         report.files.append(result)
         updater.add(result.inserted)
         updater.replace(result.updated)

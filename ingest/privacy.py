@@ -13,8 +13,6 @@
   what a database no longer holds until its index is rebuilt (see `search.api`).
 """
 
-import datetime
-import json
 import os
 import shutil
 import sqlite3
@@ -27,28 +25,9 @@ from testimony_archive.search import index as search_index
 from . import store
 from .crypto import ArchiveKey, load_key
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
-from .load import delete_testimonies, prune_orphans
 from .normalize import parse_name
-
-# Which rows of each table the public archive keeps (`full` is the attached full archive). Columns are
-# always named (never `select *`): a column added to one archive later cannot shift values into another.
-PUBLIC_ROWS = {
-    "testimonies": "visibility = 'public' and source_id in (select id from full.sources where visibility = 'public') "
-    "and id not in (select id from temp.withheld)",
-    "sources": "id in (select source_id from main.testimonies)",
-    "testimony_subjects": "testimony_id in (select id from main.testimonies)",
-    "people": "id in (select speaker_id from main.testimonies) "
-    "or id in (select person_id from main.testimony_subjects)",
-    "testimony_tags": "testimony_id in (select id from main.testimonies)",
-    "source_tags": "source_id in (select id from main.sources)",
-    "tags": "id in (select tag_id from main.testimony_tags) or id in (select tag_id from main.source_tags)",
-}
-# Values the public archive never carries, whatever the full archive holds.
-BLANKED = {"sources": ("source_file",), "testimonies": ("private_hash",)}
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+from .store import delete_testimonies, prune_orphans
+from .vocabulary import display_name, now
 
 
 def is_full_archive(db: sqlite_utils.Database) -> bool:
@@ -57,50 +36,15 @@ def is_full_archive(db: sqlite_utils.Database) -> bool:
     return store.archive_kind(db) == "full"
 
 
-def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """What a full archive holds that must not be served publicly, for the message that says so."""
-    count = db.execute
-    return {
-        "restricted sources": count("select count(*) from sources where visibility != 'public'").fetchone()[0],
-        "restricted testimonies": count("select count(*) from testimonies where visibility != 'public'").fetchone()[0],
-        **{
-            table.replace("_", " "): db[table].count
-            for table in ("private_fields", "tombstones", "audit_log", "ingest_run_files")
-            if db[table].exists()
-        },
-    }
-
-
-def _candidates(db: sqlite_utils.Database, where: str = "1", params=()):
-    """(id, source_id, speaker, people, text) of testimonies, for matching against takedowns; people are
-    (id, name, is_pseudonym), the speaker first."""
-    subjects: dict[str, list[tuple]] = {}
-    for testimony_id, *person in db.execute(
-        f"""select ts.testimony_id, p.id, p.name, p.is_pseudonym from testimony_subjects ts
-        join people p on p.id = ts.person_id join testimonies t on t.id = ts.testimony_id
-        where {where} order by ts.testimony_id, ts.position""",
-        params,
-    ):
-        subjects.setdefault(testimony_id, []).append(tuple(person))
-    for row in db.execute(
-        f"""select t.id, t.source_id, t.speaker, t.speaker_id, t.speaker_is_pseudonym, t.text
-        from testimonies t where {where}""",
-        params,
-    ):
-        testimony_id, source_id, speaker, speaker_id, is_pseudonym, text = row
-        people = [(speaker_id, speaker, is_pseudonym), *subjects.get(testimony_id, [])]
-        yield testimony_id, source_id, speaker, people, text
-
-
-def withheld_by(matcher: Matcher, db: sqlite_utils.Database, where: str = "1", params=()) -> dict[str, str]:
+def withheld_by(matcher: Matcher, db: sqlite_utils.Database, public_only: bool = False) -> dict[str, str]:
     """testimony id -> why, for the testimonies of `db` that match a takedown."""
     found = {}
     if not matcher:
         return found
-    for testimony_id, source_id, _, people, text in _candidates(db, where, params):
-        match = matcher.match(testimony_id, source_id, people, text)
+    for candidate in store.candidates(db, public_only=public_only):
+        match = matcher.match(candidate.id, candidate.source_id, candidate.people, candidate.text)
         if match:
-            found[testimony_id] = match[1]
+            found[candidate.id] = match[1]
     return found
 
 
@@ -143,7 +87,7 @@ def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) 
     previous_generation = _existing_public_generation(public_path, public_index)
     matcher = store.takedown_matcher(full, key)
     # Defence in depth: every row is checked against the takedowns again, not only by id.
-    withheld = withheld_by(matcher, full, "t.visibility = 'public'")
+    withheld = withheld_by(matcher, full, public_only=True)
     archive_id = store.get_meta(full, "archive_id")
     at = now()
     remove_leftovers(public_path, public_index)
@@ -213,46 +157,12 @@ def _existing_public_generation(public_path: Path, public_index: Path) -> int:
 def _build(full_path, build_path, compact_path, withheld, generation, archive_id, at) -> dict:
     build = store.ensure_db_shape(sqlite_utils.Database(build_path), public=True)
     try:
-        build.conn.execute("attach database ? as full", [str(full_path)])
-        build.execute("create temp table withheld (id text primary key)")
-        with build.atomic():
-            build.conn.executemany("insert into temp.withheld (id) values (?)", [(i,) for i in withheld])
-            for table, where in PUBLIC_ROWS.items():
-                columns = ", ".join(f"[{c}]" for c in store.TABLES[table]["columns"])
-                build.execute(
-                    f"insert into main.[{table}] ({columns}) select {columns} from full.[{table}] where {where}"
-                )
-            for table, blanked in BLANKED.items():
-                build.execute(f"update main.[{table}] set {', '.join(f'[{c}] = null' for c in blanked)}")
-            renumber_positions(build)
-            store.set_meta(build, "generation", generation)
-            store.set_meta(build, "published_at", at)
-            if archive_id:
-                store.set_meta(build, "published_from", archive_id)
-        build.conn.execute("detach database full")
-        counts = {table: build[table].count for table in PUBLIC_ROWS}
-        # VACUUM INTO writes a compact copy with no free pages and no WAL: nothing deleted lingers in it.
-        build.execute("pragma wal_checkpoint(truncate)")
-        build.conn.execute("vacuum into ?", [str(compact_path)])
+        counts = store.copy_public_rows(build, full_path, withheld, generation, archive_id, at)
+        store.compact_into(build, compact_path)
     finally:
         build.close()
         _remove_database(build_path)
-    # WAL, like the full archive: readers (the server) are never blocked by a takedown's write or vacuum.
-    compact = sqlite3.connect(str(compact_path))
-    try:
-        compact.execute("pragma journal_mode=wal")
-    finally:
-        compact.close()
     return counts
-
-
-def renumber_positions(db: sqlite_utils.Database) -> None:
-    """Positions 0, 1, 2... within each source: a gap would count the testimonies left out."""
-    db.execute(
-        """update testimonies set position = numbered.n from (
-            select id, row_number() over (partition by source_id order by position, id) - 1 as n from testimonies
-        ) as numbered where numbered.id = testimonies.id and testimonies.position != numbered.n"""
-    )
 
 
 def _install(built: Path, public_path: Path) -> None:
@@ -262,13 +172,7 @@ def _install(built: Path, public_path: Path) -> None:
     if not public_path.exists():
         os.replace(built, public_path)
         return
-    source = sqlite3.connect(str(built))
-    target = sqlite3.connect(str(public_path), timeout=store.LOCK_TIMEOUT)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    store.copy_file_into(built, public_path)
     _remove_database(built)
 
 
@@ -302,48 +206,29 @@ def resolve_person(db: sqlite_utils.Database, spec: str, copies: list["Copy"] = 
         raise
 
 
-def _resolve_person(db: sqlite_utils.Database, spec: str) -> dict:
-    rows = db.execute("select id, name, is_pseudonym from people where id = ?", [spec]).fetchall()
-    if not rows:
-        try:
-            name, starred = parse_name(spec)
-        except ValueError as error:
-            raise LookupError(f"{spec!r} is not a person's name or id: {error}") from None
-        rows = db.execute(
-            "select id, name, is_pseudonym from people where name = ? and is_pseudonym = ?", [name, int(starred)]
-        ).fetchall()
-        if not rows:
-            other = db.execute(
-                "select count(*) from people where name = ? and is_pseudonym = ?", [name, int(not starred)]
-            ).fetchone()[0]
-            hint = ""
-            if other:
-                hint = f"; there is {'a real-name' if starred else 'a pseudonymous'} {name}{'' if starred else '*'}"
-            raise LookupError(f"no person {spec!r}{hint}")
-    if len(rows) > 1:
-        listed = "; ".join(f"{row[0]} ({describe_person(db, row[0])})" for row in rows)
-        raise LookupError(f"{spec!r} names {len(rows)} people (a pseudonym is one person per source): {listed}")
-    person_id, name, is_pseudonym = rows[0]
-    return {
-        "id": person_id,
-        "name": name,
-        "is_pseudonym": is_pseudonym,
-        "display": name + ("*" if is_pseudonym else ""),
-    }
+def _resolve_person(db: sqlite_utils.Database, spec: str) -> store.Person:
+    name, starred = None, False
+    try:
+        name, starred = parse_name(spec)
+    except ValueError as error:
+        problem = error
+    found = store.people_by_id_or_name(db, spec, name, starred)
+    if not found and name is None:
+        raise LookupError(f"{spec!r} is not a person's name or id: {problem}")
+    if not found:
+        hint = ""
+        if store.people_by_id_or_name(db, "", name, not starred):
+            hint = f"; there is {'a real-name' if starred else 'a pseudonymous'} {display_name(name, not starred)}"
+        raise LookupError(f"no person {spec!r}{hint}")
+    if len(found) > 1:
+        listed = "; ".join(f"{person.id} ({describe_person(db, person)})" for person in found)
+        raise LookupError(f"{spec!r} names {len(found)} people (a pseudonym is one person per source): {listed}")
+    return found[0]
 
 
-def describe_person(db: sqlite_utils.Database, person_id: str) -> str:
-    row = db.execute("select name, is_pseudonym from people where id = ?", [person_id]).fetchone()
-    titles = [
-        r[0]
-        for r in db.execute(
-            """select distinct s.title from sources s join testimonies t on t.source_id = s.id
-            left join testimony_subjects ts on ts.testimony_id = t.id
-            where t.speaker_id = ? or ts.person_id = ? order by s.title""",
-            [person_id, person_id],
-        )
-    ]
-    return f"{row[0]}{'*' if row[1] else ''} in {', '.join(repr(t) for t in titles) or 'no source'}"
+def describe_person(db: sqlite_utils.Database, person: store.Person) -> str:
+    titles = store.sources_of_person(db, person.id)
+    return f"{person.display} in {', '.join(repr(t) for t in titles) or 'no source'}"
 
 
 def resolve_targets(
@@ -355,11 +240,7 @@ def resolve_targets(
     it (its file changed since it was published: the id on the public page is what a family sends)."""
     found = []
     for testimony_id in testimony_ids:
-        known = db.execute(
-            "select 1 from testimonies where id = ? union select 1 from tombstones where testimony_id = ?",
-            [testimony_id, testimony_id],
-        ).fetchall()
-        if not known and not any(_copy_holds(copy, testimony_id) for copy in copies):
+        if not store.known_testimony(db, testimony_id) and not any(_copy_holds(copy, testimony_id) for copy in copies):
             raise LookupError(f"no testimony with id {testimony_id!r}")
         found.append(testimony_id)
     if person:
@@ -369,14 +250,7 @@ def resolve_targets(
             if holder is None:
                 continue
             try:
-                found += [
-                    row[0]
-                    for row in holder.execute(
-                        """select id from testimonies where speaker_id = ?
-                        union select testimony_id from testimony_subjects where person_id = ? order by 1""",
-                        [person["id"], person["id"]],
-                    )
-                ]
+                found += store.testimonies_of_person(holder, person.id)
             finally:
                 if holder is not db:
                     holder.close()
@@ -492,7 +366,7 @@ def takedown(
     report = {
         "testimonies": targets,
         "also_matching": also,
-        "person": person["display"] if person else None,
+        "person": person.display if person else None,
         "full": {"path": str(full_path), "index": str(full_index)},
         "copies": [asdict(copy) for copy in copies],
     }
@@ -511,9 +385,8 @@ def _fingerprints(full, testimony_ids: list[str], copies: list[Copy]) -> dict[st
         try:
             missing = [t for t in testimony_ids if t not in found]
             if missing:
-                marks = ",".join("?" * len(missing))
-                for testimony_id, source_id, speaker, _, text in _candidates(db, f"t.id in ({marks})", missing):
-                    found[testimony_id] = Fingerprint.of(testimony_id, source_id, speaker, text)
+                for one in store.candidates(db, ids=missing):
+                    found[one.id] = Fingerprint.of(one.id, one.source_id, one.speaker, one.text)
         finally:
             if db is not full:
                 db.close()
@@ -524,9 +397,9 @@ def _person_probe(person: dict, at: str) -> Takedown:
     return Takedown(
         0,
         at,
-        person_id=person["id"],
-        person_display=person["display"],
-        person_key=None if person["is_pseudonym"] else person_key(person["name"]),
+        person_id=person.id,
+        person_display=person.display,
+        person_key=None if person.is_pseudonym else person_key(person.name),
     )
 
 
@@ -535,7 +408,7 @@ def _copy_holds(copy: "Copy", testimony_id: str) -> bool:
     if public is None:
         return False
     try:
-        return bool(public.execute("select 1 from testimonies where id = ?", [testimony_id]).fetchall())
+        return store.holds(public, testimony_id)
     finally:
         public.close()
 
@@ -553,19 +426,13 @@ def _open_copy(copy: Copy) -> sqlite_utils.Database | None:
 
 
 def _copy_published_at(full: sqlite_utils.Database, copy: Copy) -> str:
-    rows = full.execute("select published_at from published_copies where path = ?", [copy.path]).fetchall()
-    return rows[0][0] if rows and rows[0][0] else now()
+    return store.copy_published_at(full, copy.path) or now()
 
 
 def _record_tombstones(full, key, at, reason, targets, fingerprints, person, actor, also) -> None:
-    already = {
-        row[0]
-        for row in full.execute(
-            f"select testimony_id from tombstones where testimony_id in ({','.join('?' * len(targets))})", targets
-        )
-    }
+    already = store.tombstoned(full, targets)
     # A takedown run again (after an interruption) finds its tombstones there and adds none.
-    person_done = person and person["id"] in store.takedown_matcher(full, key).by_person
+    person_done = person and person.id in store.takedown_matcher(full, key).by_person
     with full.atomic():
         person_takedown = None
         if person and not person_done:
@@ -582,12 +449,13 @@ def _record_tombstones(full, key, at, reason, targets, fingerprints, person, act
                 fingerprint=fingerprints.get(testimony_id),
                 person_takedown=person_takedown,
             )
-        full["audit_log"].insert_all(
+        store.audit(
+            full,
             [{"at": at, "action": "takedown", "testimony_id": t, "reason": reason, "actor": actor} for t in targets]
             + [
                 {"at": at, "action": "takedown (match)", "testimony_id": t, "reason": why, "actor": actor}
                 for t, why in also.items()
-            ]
+            ],
         )
 
 
@@ -625,13 +493,12 @@ def _take_down_copy(
             return
         remove_leftovers(path, Path(copy.index))
         removed = list(dict.fromkeys([*testimony_ids, *withheld_by(probe, public)]))
-        marks = ",".join("?" * len(removed))
-        present = public.execute(f"select count(*) from testimonies where id in ({marks})", removed).fetchone()[0]
+        present = store.count_held(public, removed)
         with public.atomic():
             if present:
                 delete_testimonies(public, removed)
                 prune_orphans(public)
-                renumber_positions(public)
+                store.renumber_positions(public)
                 store.bump_generation(public)
         store.scrub(public)
         search_index.rebuild(public, Path(copy.index), timeout=lock_timeout)
@@ -662,37 +529,26 @@ def restore(
     restored, cleared, unknown = [], [], []
     with store.writing(store.database_path(full)), full.atomic():
         # Withheld at an ingest, or taken down with a takedown they matched.
-        withheld = _withheld_ids(full)
+        withheld = store.withheld_ids(full)
         for testimony_id in testimony_ids:
-            if full.execute("select 1 from tombstones where testimony_id = ?", [testimony_id]).fetchall():
-                full.execute("delete from tombstones where testimony_id = ?", [testimony_id])
+            if store.lift_tombstone(full, testimony_id):
                 restored.append(testimony_id)
             elif testimony_id in withheld:
-                through = full.execute("select max(id) from tombstones").fetchone()[0] or 0
-                full["takedown_clearances"].upsert(
-                    {"testimony_id": testimony_id, "through_tombstone": through, "cleared_at": at, "reason": reason},
-                    pk="testimony_id",
-                )
+                store.clear(full, testimony_id, at, reason)
                 cleared.append(testimony_id)
             else:
                 unknown.append(testimony_id)
         people = []
         if person:
             people = _restore_person(full, key, person)
-        full["audit_log"].insert_all(
+        store.audit(
+            full,
             [{"at": at, "action": "restore", "testimony_id": t, "reason": reason, "actor": actor} for t in restored]
             + [{"at": at, "action": "clear", "testimony_id": t, "reason": reason, "actor": actor} for t in cleared]
             + [{"at": at, "action": "restore person", "testimony_id": None, "reason": reason, "actor": actor}]
-            * bool(people)
+            * bool(people),
         )
     return {"restored": restored, "cleared": cleared, "unknown": unknown, "people": people}
-
-
-def _withheld_ids(full: sqlite_utils.Database) -> set[str]:
-    found = {row[0] for row in full.execute("select testimony_id from audit_log where action = 'takedown (match)'")}
-    for (value,) in full.execute("select withheld from ingest_run_files where withheld is not null"):
-        found.update(entry["id"] for entry in json.loads(value))
-    return found
 
 
 def _restore_person(full: sqlite_utils.Database, key: ArchiveKey | None, spec: str) -> list[str]:
@@ -711,5 +567,5 @@ def _restore_person(full: sqlite_utils.Database, key: ArchiveKey | None, spec: s
             f"{spec!r} names {len(found)} taken-down people: give the id ({', '.join(t.person_id for t in found)})"
         )
     tombstone_id = found[0].tombstone_id
-    full.execute("delete from tombstones where id = ? or person_takedown = ?", [tombstone_id, tombstone_id])
+    store.lift_person_takedown(full, tombstone_id)
     return [found[0].person_display]

@@ -20,14 +20,16 @@ import time
 import urllib.parse
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
 
 from .crypto import ArchiveKey, KeyProblem, require
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
-from .vocabulary import display_name
+from .normalize import NormalizedSource
+from .source import InvalidSource
+from .vocabulary import display_name, now
 
 SCHEMA_VERSION = 5
 LOCK_TIMEOUT = 30.0
@@ -212,6 +214,52 @@ INDEXES = {
 READ, WRITE, CREATE = "read", "write", "create"
 
 
+# -- records that cross the store's boundary --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Name:
+    """A person's name and whether it is a pseudonym; `display` is how the archive prints it."""
+
+    name: str
+    is_pseudonym: bool
+
+    @property
+    def display(self) -> str:
+        return display_name(self.name, self.is_pseudonym)
+
+
+@dataclass(frozen=True)
+class Person(Name):
+    id: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What a testimony's citation says: who, where it was quoted, by whom, when, and its link."""
+
+    id: str
+    speaker: Name
+    source_title: str
+    publisher: str
+    published: str
+    date: str | None
+    url: str | None
+
+    @property
+    def text(self) -> str:
+        parts = [
+            f"{self.speaker.display}{' (pseudonym)' if self.speaker.is_pseudonym else ''}",
+            f"quoted in \u201c{self.source_title}\u201d",
+            self.publisher,
+            self.published,
+        ]
+        if self.url:
+            parts.append(self.url)
+        parts.append(f"testimony {self.id}")
+        return ", ".join(parts) + "."
+
+
 class NotAnArchive(Exception):
     """`--db` names no archive, or an archive of the wrong kind for what was asked."""
 
@@ -390,6 +438,11 @@ def database_path(db: sqlite_utils.Database) -> Path:
     return Path(db.execute("pragma database_list").fetchone()[2])
 
 
+def has_table(conn, name: str) -> bool:
+    """Whether the database has this table (for a sqlite3 connection or a sqlite_utils.Database)."""
+    return bool(conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchall())
+
+
 def get_meta(db: sqlite_utils.Database, key: str, default=None):
     rows = db.execute("select value from archive_meta where key = ?", [key]).fetchall()
     return rows[0][0] if rows else default
@@ -401,7 +454,7 @@ def set_meta(db: sqlite_utils.Database, key: str, value) -> None:
 
 def generation(db: sqlite_utils.Database) -> int:
     """Every committed change to testimonies moves the generation on; the index records the one it reflects."""
-    return int(get_meta(db, "generation", 0)) if db["archive_meta"].exists() else 0
+    return int(get_meta(db, "generation", 0)) if has_table(db, "archive_meta") else 0
 
 
 def bump_generation(db: sqlite_utils.Database) -> int:
@@ -488,15 +541,15 @@ def add_tombstone(
     reason: str,
     testimony_id: str | None = None,
     fingerprint: Fingerprint | None = None,
-    person: dict | None = None,
+    person: "Person | None" = None,
     person_takedown: int | None = None,
 ) -> int:
     """Record one takedown (of a testimony, or of a person when `person` is given); returns its id."""
     if person is not None:
         # A real name is also recognised in another spelling (see fingerprint.person_key); a pseudonym only
         # as this person (it is one person per source).
-        folded = None if person["is_pseudonym"] else list(person_key(person["name"]))
-        payload = {"person_id": person["id"], "display": person["display"], "key": folded}
+        folded = None if person.is_pseudonym else list(person_key(person.name))
+        payload = {"person_id": person.id, "display": person.display, "key": folded}
     else:
         payload = {"fingerprint": fingerprint.to_payload()} if fingerprint else None
     row = {
@@ -645,47 +698,609 @@ def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
     bump_generation(db)
 
 
+# -- writing a file's rows ---------------------------------------------------------------------------
+
+
+@dataclass
+class Written:
+    """What writing one file changed (testimony ids), and the generation its commit made."""
+
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # match a takedown: skipped until restored
+    withheld_reasons: list[dict] = field(default_factory=list)  # {"id", "testimony", "reason"} for each
+    generation: int | None = None  # the database generation this file's commit made, if it changed anything
+
+
+def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[str, str]) -> dict:
+    people = normalized.people
+    speaker = people[testimony.row["speaker_id"]]
+    subjects = [people[s["person_id"]] for s in testimony.subjects if s["person_id"]]
+    tag_ids = list(dict.fromkeys(testimony.tags + normalized.source_tags))
+    return {
+        "speaker": speaker.name,
+        "speaker_is_pseudonym": speaker.is_pseudonym,
+        "subjects": json.dumps([p.name + ("*" if p.is_pseudonym else "") for p in subjects], ensure_ascii=False),
+        "relationships": json.dumps(
+            sorted({s["relationship"] for s in testimony.subjects if s["relationship"]}), ensure_ascii=False
+        ),
+        "statuses": json.dumps(sorted({s["status"] for s in testimony.subjects if s["status"]}), ensure_ascii=False),
+        "tags": json.dumps([tag_labels[t] for t in tag_ids], ensure_ascii=False),
+        "source_title": normalized.source["title"],
+        "publisher": normalized.source["publisher"],
+        "published": normalized.source["published"],
+    }
+
+
+def delete_testimonies(db: sqlite_utils.Database, testimony_ids: list[str]) -> None:
+    """Remove testimonies and everything hanging off them (not the people: see `prune_people`)."""
+    # A public archive has no private_fields table at all.
+    tables = [t for t in ("testimony_subjects", "testimony_tags", "private_fields") if db[t].exists()]
+    for start in range(0, len(testimony_ids), 500):
+        chunk = testimony_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for table in tables:
+            db.execute(f"delete from {table} where testimony_id in ({marks})", chunk)
+        db.execute(f"delete from testimonies where id in ({marks})", chunk)
+
+
+def prune_people(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """delete from people where id not in (select speaker_id from testimonies)
+        and id not in (select person_id from testimony_subjects where person_id is not null)"""
+    )
+
+
+def prune_orphans(db: sqlite_utils.Database) -> None:
+    """People, tags and sources no testimony refers to any more."""
+    prune_people(db)
+    db.execute("delete from source_tags where source_id not in (select source_id from testimonies)")
+    db.execute("delete from sources where id not in (select source_id from testimonies)")
+    db.execute(
+        """delete from tags where id not in (select tag_id from testimony_tags)
+        and id not in (select tag_id from source_tags)"""
+    )
+
+
+def write_file(
+    db: sqlite_utils.Database,
+    sources: list[NormalizedSource],
+    source_file: str,
+    matcher: Matcher | None = None,
+    key: ArchiveKey | None = None,
+) -> Written:
+    """Write one file's sources in one transaction: the archive then holds exactly what the file says,
+    less what matches a takedown (`matcher`: withheld, and reported).
+
+    The file is the unit: testimonies it no longer holds go, also when a source's id changed (an edited
+    title without a URL) or a source left the file. Private fields are encrypted with `key`.
+    """
+    result = Written()
+    source_ids = [normalized.source["id"] for normalized in sources]
+    with db.atomic():
+        for normalized in sources:
+            claimed = db.execute("select source_file from sources where id = ?", [normalized.source["id"]]).fetchall()
+            if claimed and claimed[0][0] not in (source_file, None) and Path(claimed[0][0]).exists():
+                key = "url" if normalized.source["url"] else "publisher, title and published date"
+                raise InvalidSource(
+                    source_file,
+                    "source",
+                    f"is the same source (same {key}) as {claimed[0][0]}: a source belongs in one file",
+                )
+        marks = ",".join("?" * len(source_ids))
+        gone = [
+            row[0]
+            for row in db.execute(
+                f"""select t.id from testimonies t join sources s on s.id = t.source_id
+                where s.source_file = ? and s.id not in ({marks})""",
+                [source_file, *source_ids],
+            )
+        ]
+        for normalized in sources:
+            _write_source(db, normalized, source_file, result, matcher or Matcher(), key)
+        if gone:
+            delete_testimonies(db, gone)
+            result.removed += gone
+        if result.inserted or result.updated or result.removed:
+            if result.updated or result.removed:
+                prune_orphans(db)
+            result.generation = bump_generation(db)
+    return result
+
+
+def _withhold(normalized: NormalizedSource, previous: dict, matcher: Matcher, result: Written) -> None:
+    """Leave out (and report) the testimonies that match a takedown. A testimony already in the archive
+    with the same text was checked when it was written, and again by every takedown since: only its id
+    and people are checked again."""
+    kept = []
+    for position, testimony in enumerate(normalized.testimonies):
+        row = testimony.row
+        people = [
+            (person.id, person.name, person.is_pseudonym)
+            for person in (
+                normalized.people[person_id]
+                for person_id in (row["speaker_id"], *(s["person_id"] for s in testimony.subjects))
+                if person_id
+            )
+        ]
+        unchanged_text = previous.get(row["id"], (None,))[0] == row["content_hash"]
+        found = matcher.match(row["id"], row["source_id"], people, None if unchanged_text else row["text"])
+        if found is None:
+            kept.append(testimony)
+            continue
+        result.withheld.append(row["id"])
+        result.withheld_reasons.append({"id": row["id"], "testimony": f"testimonies[{position}]", "reason": found[1]})
+    normalized.testimonies = kept
+
+
+def _seal_private(db: sqlite_utils.Database, normalized: NormalizedSource, key: ArchiveKey | None, source_file):
+    """The keyed digest of each testimony's private fields (encryption happens as they are written)."""
+    for position, testimony in enumerate(normalized.testimonies):
+        if testimony.private:
+            try:
+                key = use_key(db, key, "storing private fields")
+            except KeyProblem as error:
+                raise InvalidSource(source_file, f"testimonies[{position}]", str(error)) from None
+            testimony.row["private_hash"] = private_digest(testimony.private, key)
+    return key
+
+
+def _write_source(
+    db: sqlite_utils.Database,
+    normalized: NormalizedSource,
+    source_file: str,
+    result: Written,
+    matcher: Matcher,
+    key: ArchiveKey | None,
+):
+    source = dict(normalized.source, source_file=source_file)
+    previous = {
+        row[0]: (row[1], row[2])
+        for row in db.execute(
+            "select id, content_hash, private_hash from testimonies where source_id = ?", [source["id"]]
+        ).fetchall()
+    }
+    if matcher:
+        _withhold(normalized, previous, matcher, result)
+    key = _seal_private(db, normalized, key, source_file)
+    current = {t.row["id"] for t in normalized.testimonies}
+    changed = [
+        t for t in normalized.testimonies if previous.get(t.row["id"]) != (t.row["content_hash"], t.row["private_hash"])
+    ]
+    removed = sorted(set(previous) - current)
+    result.unchanged += len(normalized.testimonies) - len(changed)
+    # Positions are not part of the content hash: a reordered file moves its unchanged testimonies here.
+    changed_ids = {t.row["id"] for t in changed}
+    db.conn.executemany(
+        "update testimonies set position = ? where id = ? and position != ?",
+        [
+            (t.row["position"], t.row["id"], t.row["position"])
+            for t in normalized.testimonies
+            if t.row["id"] not in changed_ids
+        ],
+    )
+    if not changed and not removed:
+        db.execute("update sources set source_file = ? where id = ?", [source_file, source["id"]])
+        return
+    delete_testimonies(db, removed + [t.row["id"] for t in changed if t.row["id"] in previous])
+    db.execute("delete from source_tags where source_id = ?", [source["id"]])
+    db["sources"].upsert(source, pk="id")
+    # Only the people the written testimonies name: a person of a withheld testimony stays out.
+    referenced = {t.row["speaker_id"] for t in changed} | {s["person_id"] for t in changed for s in t.subjects}
+    db["people"].upsert_all([vars(p) for p in normalized.people.values() if p.id in referenced], pk="id")
+    db["tags"].insert_all([{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True)
+    db["source_tags"].insert_all(
+        [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags], pk=("source_id", "tag_id")
+    )
+    # The archive's label for a tag is the first one it saw; every testimony shows that one.
+    marks = ",".join("?" * len(normalized.tags))
+    tag_labels = dict(db.execute(f"select id, name from tags where id in ({marks})", list(normalized.tags)))
+    db["testimonies"].insert_all([dict(t.row, **_browse_columns(normalized, t, tag_labels)) for t in changed], pk="id")
+    db["testimony_subjects"].insert_all([s for t in changed for s in t.subjects], pk=("testimony_id", "position"))
+    db["testimony_tags"].insert_all(
+        [{"testimony_id": t.row["id"], "tag_id": tag} for t in changed for tag in t.tags],
+        pk=("testimony_id", "tag_id"),
+    )
+    db["private_fields"].insert_all(
+        [dict(p, testimony_id=t.row["id"], value=key.encrypt(p["value"])) for t in changed for p in t.private],
+        pk=("testimony_id", "who", "field"),
+    )
+    result.removed += removed
+    for testimony in changed:
+        (result.updated if testimony.row["id"] in previous else result.inserted).append(testimony.row["id"])
+
+
+def record_run(db: sqlite_utils.Database, command: str, started: str, report) -> int:
+    """Log a run of `command` and each of its files (`report`: an ingest.load.Report)."""
+    summary = report.summary()
+    with db.atomic():
+        run_id = (
+            db["ingest_runs"]
+            .insert(
+                {
+                    "started": started,
+                    "finished": now(),
+                    "command": command,
+                    **{key: summary[key] for key in ("files", "inserted", "updated", "unchanged", "removed", "failed")},
+                }
+            )
+            .last_pk
+        )
+        db["ingest_run_files"].insert_all(
+            [
+                {
+                    "run_id": run_id,
+                    "path": f.path,
+                    "sha256": f.sha256,
+                    "status": f.status,
+                    "error": f.error,
+                    "withheld": json.dumps(f.withheld_reasons) if f.withheld_reasons else None,
+                }
+                for f in report.files
+            ],
+            pk=("run_id", "path"),
+            replace=True,
+        )
+    return run_id
+
+
+# -- publishing --------------------------------------------------------------------------------------
+
+# Which rows of each table the public archive keeps (`full` is the attached full archive). Columns are
+# always named (never `select *`): a column added to one archive later cannot shift values into another.
+PUBLIC_ROWS = {
+    "testimonies": "visibility = 'public' and source_id in (select id from full.sources where visibility = 'public') "
+    "and id not in (select id from temp.withheld)",
+    "sources": "id in (select source_id from main.testimonies)",
+    "testimony_subjects": "testimony_id in (select id from main.testimonies)",
+    "people": "id in (select speaker_id from main.testimonies) "
+    "or id in (select person_id from main.testimony_subjects)",
+    "testimony_tags": "testimony_id in (select id from main.testimonies)",
+    "source_tags": "source_id in (select id from main.sources)",
+    "tags": "id in (select tag_id from main.testimony_tags) or id in (select tag_id from main.source_tags)",
+}
+# Values the public archive never carries, whatever the full archive holds.
+BLANKED = {"sources": ("source_file",), "testimonies": ("private_hash",)}
+
+
+def copy_public_rows(
+    build: sqlite_utils.Database, full_path: Path, withheld, generation: int, archive_id: str | None, at: str
+) -> dict[str, int]:
+    """Fill an empty public archive (`build`) from the full archive at `full_path`: the public rows less
+    `withheld`, positions renumbered, private values blanked, stamped. Returns the rows per table."""
+    build.conn.execute("attach database ? as full", [str(full_path)])
+    try:
+        build.execute("create temp table withheld (id text primary key)")
+        with build.atomic():
+            build.conn.executemany("insert into temp.withheld (id) values (?)", [(i,) for i in withheld])
+            for table, where in PUBLIC_ROWS.items():
+                columns = ", ".join(f"[{c}]" for c in TABLES[table]["columns"])
+                build.execute(
+                    f"insert into main.[{table}] ({columns}) select {columns} from full.[{table}] where {where}"
+                )
+            for table, blanked in BLANKED.items():
+                build.execute(f"update main.[{table}] set {', '.join(f'[{c}] = null' for c in blanked)}")
+            renumber_positions(build)
+            set_meta(build, "generation", generation)
+            set_meta(build, "published_at", at)
+            if archive_id:
+                set_meta(build, "published_from", archive_id)
+    finally:
+        build.conn.execute("detach database full")
+    return {table: build[table].count for table in PUBLIC_ROWS}
+
+
+def compact_into(db: sqlite_utils.Database, target: Path) -> None:
+    """VACUUM INTO a compact copy with no free pages and no WAL: nothing deleted lingers in it. The copy is
+    then put in WAL mode, like every archive: readers (the server) are never blocked by a writer."""
+    db.execute("pragma wal_checkpoint(truncate)")
+    db.conn.execute("vacuum into ?", [str(target)])
+    compact = sqlite3.connect(str(target))
+    try:
+        compact.execute("pragma journal_mode=wal")
+    finally:
+        compact.close()
+
+
+def copy_file_into(built: Path, target: Path) -> None:
+    """Overwrite the archive at `target` with `built` *in* its file (SQLite's backup API, one transaction),
+    so a server with the file open sees the new content."""
+    source = sqlite3.connect(str(built))
+    destination = sqlite3.connect(str(target), timeout=LOCK_TIMEOUT)
+    try:
+        source.backup(destination)
+    finally:
+        source.close()
+        destination.close()
+
+
+def renumber_positions(db: sqlite_utils.Database) -> None:
+    """Positions 0, 1, 2... within each source: a gap would count the testimonies left out."""
+    db.execute(
+        """update testimonies set position = numbered.n from (
+            select id, row_number() over (partition by source_id order by position, id) - 1 as n from testimonies
+        ) as numbered where numbered.id = testimonies.id and testimonies.position != numbered.n"""
+    )
+
+
+def sensitive_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """What a full archive holds that must not be served publicly, for the message that says so."""
+    count = db.execute
+    return {
+        "restricted sources": count("select count(*) from sources where visibility != 'public'").fetchone()[0],
+        "restricted testimonies": count("select count(*) from testimonies where visibility != 'public'").fetchone()[0],
+        **{
+            table.replace("_", " "): db[table].count
+            for table in ("private_fields", "tombstones", "audit_log", "ingest_run_files")
+            if db[table].exists()
+        },
+    }
+
+
+# -- what a takedown reads and writes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A testimony as takedown matching sees it: its people are (id, name, is_pseudonym), speaker first."""
+
+    id: str
+    source_id: str
+    speaker: str
+    people: list[tuple]
+    text: str
+
+
+def candidates(db: sqlite_utils.Database, ids: list[str] | None = None, public_only: bool = False):
+    """Testimonies (all, those with `ids`, or the public ones) for matching against takedowns."""
+    where, params = "1", []
+    if ids is not None:
+        where, params = "t.id in (select value from json_each(?))", [json.dumps(ids)]
+    if public_only:
+        where += " and t.visibility = 'public'"
+    subjects: dict[str, list[tuple]] = {}
+    for testimony_id, *person in db.execute(
+        f"""select ts.testimony_id, p.id, p.name, p.is_pseudonym from testimony_subjects ts
+        join people p on p.id = ts.person_id join testimonies t on t.id = ts.testimony_id
+        where {where} order by ts.testimony_id, ts.position""",
+        params,
+    ):
+        subjects.setdefault(testimony_id, []).append(tuple(person))
+    for row in db.execute(
+        f"""select t.id, t.source_id, t.speaker, t.speaker_id, t.speaker_is_pseudonym, t.text
+        from testimonies t where {where}""",
+        params,
+    ):
+        testimony_id, source_id, speaker, speaker_id, is_pseudonym, text = row
+        people = [(speaker_id, speaker, is_pseudonym), *subjects.get(testimony_id, [])]
+        yield Candidate(testimony_id, source_id, speaker, people, text)
+
+
+def holds(db: sqlite_utils.Database, testimony_id: str) -> bool:
+    """Whether the archive holds this testimony."""
+    return bool(db.execute("select 1 from testimonies where id = ?", [testimony_id]).fetchall())
+
+
+def count_held(db: sqlite_utils.Database, testimony_ids: list[str]) -> int:
+    return db.execute(
+        "select count(*) from testimonies where id in (select value from json_each(?))", [json.dumps(testimony_ids)]
+    ).fetchone()[0]
+
+
+def known_testimony(db: sqlite_utils.Database, testimony_id: str) -> bool:
+    """Held, or taken down before (a takedown that failed halfway can be run again)."""
+    return bool(
+        db.execute(
+            "select 1 from testimonies where id = ? union select 1 from tombstones where testimony_id = ?",
+            [testimony_id, testimony_id],
+        ).fetchall()
+    )
+
+
+def people_by_id_or_name(db: sqlite_utils.Database, spec: str, name: str | None, starred: bool) -> list[Person]:
+    """The person with id `spec`, else the people called `name` with that pseudonym flag."""
+    rows = db.execute("select id, name, is_pseudonym from people where id = ?", [spec]).fetchall()
+    if not rows and name is not None:
+        rows = db.execute(
+            "select id, name, is_pseudonym from people where name = ? and is_pseudonym = ?", [name, int(starred)]
+        ).fetchall()
+    return [Person(name=name, is_pseudonym=bool(flag), id=id_) for id_, name, flag in rows]
+
+
+def sources_of_person(db: sqlite_utils.Database, person_id: str) -> list[str]:
+    """The titles of the sources a person speaks in or is spoken of in."""
+    return [
+        row[0]
+        for row in db.execute(
+            """select distinct s.title from sources s join testimonies t on t.source_id = s.id
+            left join testimony_subjects ts on ts.testimony_id = t.id
+            where t.speaker_id = ? or ts.person_id = ? order by s.title""",
+            [person_id, person_id],
+        )
+    ]
+
+
+def testimonies_of_person(db: sqlite_utils.Database, person_id: str) -> list[str]:
+    """Every testimony a person gave or is a subject of."""
+    return [
+        row[0]
+        for row in db.execute(
+            """select id from testimonies where speaker_id = ?
+            union select testimony_id from testimony_subjects where person_id = ? order by 1""",
+            [person_id, person_id],
+        )
+    ]
+
+
+def copy_published_at(db: sqlite_utils.Database, path: str) -> str | None:
+    rows = db.execute("select published_at from published_copies where path = ?", [path]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def tombstoned(db: sqlite_utils.Database, testimony_ids: list[str]) -> set[str]:
+    """Which of these testimonies have a tombstone of their own."""
+    return {
+        row[0]
+        for row in db.execute(
+            "select testimony_id from tombstones where testimony_id in (select value from json_each(?))",
+            [json.dumps(testimony_ids)],
+        )
+    }
+
+
+def audit(db: sqlite_utils.Database, entries: list[dict]) -> None:
+    """Add to the audit log: each entry has at, action, testimony_id, reason and actor."""
+    if entries:
+        db["audit_log"].insert_all(entries)
+
+
+def lift_tombstone(db: sqlite_utils.Database, testimony_id: str) -> bool:
+    """Remove a testimony's own tombstone; False when it has none."""
+    return db.execute("delete from tombstones where testimony_id = ?", [testimony_id]).rowcount > 0
+
+
+def lift_person_takedown(db: sqlite_utils.Database, tombstone_id: int) -> None:
+    """Remove a person's takedown and the tombstones it wrote for their testimonies."""
+    db.execute("delete from tombstones where id = ? or person_takedown = ?", [tombstone_id, tombstone_id])
+
+
+def clear(db: sqlite_utils.Database, testimony_id: str, at: str, reason: str) -> None:
+    """Let one withheld testimony through every takedown made so far (not later ones)."""
+    through = db.execute("select max(id) from tombstones").fetchone()[0] or 0
+    db["takedown_clearances"].upsert(
+        {"testimony_id": testimony_id, "through_tombstone": through, "cleared_at": at, "reason": reason},
+        pk="testimony_id",
+    )
+
+
+def withheld_ids(db: sqlite_utils.Database) -> set[str]:
+    """Testimonies kept out by a takedown they matched: at an ingest, or taken down with it."""
+    found = {row[0] for row in db.execute("select testimony_id from audit_log where action = 'takedown (match)'")}
+    for (value,) in db.execute("select withheld from ingest_run_files where withheld is not null"):
+        found.update(entry["id"] for entry in json.loads(value))
+    return found
+
+
+# -- what the index and search read ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A person a testimony speaks of (`person` is None when the file named only a relationship)."""
+
+    person: Name | None
+    relationship: str | None
+    status: str | None
+
+    def to_dict(self) -> dict:
+        person = self.person
+        return {
+            "name": person.name if person else None,
+            "is_pseudonym": bool(person and person.is_pseudonym),
+            "display": person.display if person else None,
+            "relationship": self.relationship,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class Testimony:
+    """One testimony as search and the index see it: its words, its people and its facet values, decoded
+    once from its row."""
+
+    id: str
+    content_hash: str
+    text: str
+    language: str
+    role: str | None
+    location: str | None
+    year: int
+    date: str | None
+    published: str
+    source_title: str
+    publisher: str
+    speaker: Name
+    subjects: tuple[Subject, ...]
+    tags: tuple[str, ...]
+    statuses: tuple[str, ...]
+    relationships: tuple[str, ...]
+
+
+TESTIMONY_COLUMNS = (
+    "id, content_hash, text, language, role, location, year, date, published, source_title, publisher, "
+    "speaker, speaker_is_pseudonym, tags, statuses, relationships"
+)
+
+
+def testimonies(conn, ids: list[str]) -> dict[str, Testimony]:
+    """The testimonies with these ids (those the archive holds), by id."""
+    if not ids:
+        return {}
+    wanted = json.dumps(list(ids))
+    subjects: dict[str, list[Subject]] = {}
+    for testimony_id, name, flag, relationship, status in conn.execute(
+        """select ts.testimony_id, p.name, p.is_pseudonym, ts.relationship, ts.status
+        from testimony_subjects ts left join people p on p.id = ts.person_id
+        where ts.testimony_id in (select value from json_each(?)) order by ts.testimony_id, ts.position""",
+        [wanted],
+    ):
+        person = Name(name, bool(flag)) if name is not None else None
+        subjects.setdefault(testimony_id, []).append(Subject(person, relationship, status))
+    found = {}
+    for row in conn.execute(
+        f"select {TESTIMONY_COLUMNS} from testimonies where id in (select value from json_each(?))", [wanted]
+    ):
+        (*fields, speaker, flag, tags, statuses, relationships) = row
+        found[row[0]] = Testimony(
+            *fields,
+            speaker=Name(speaker, bool(flag)),
+            subjects=tuple(subjects.get(row[0], ())),
+            tags=tuple(json.loads(tags or "[]")),
+            statuses=tuple(json.loads(statuses or "[]")),
+            relationships=tuple(json.loads(relationships or "[]")),
+        )
+    return found
+
+
+def testimony_ids(conn) -> list[str]:
+    """Every testimony's id, in the order they were written."""
+    return [row[0] for row in conn.execute("select id from testimonies order by rowid")]
+
+
+def content_hashes(conn) -> dict[str, str]:
+    """testimony id -> content hash, for every testimony: what the index must hold."""
+    return dict(conn.execute("select id, content_hash from testimonies").fetchall())
+
+
+def testimony_count(conn) -> int:
+    return conn.execute("select count(*) from testimonies").fetchone()[0]
+
+
+def pseudonym_count(conn) -> int:
+    return conn.execute("select count(*) from people where is_pseudonym = 1").fetchone()[0]
+
+
+def table_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Rows per archive table (a public archive has no private tables at all)."""
+    return {name: db[name].count for name in TABLES if name != "archive_meta" and db[name].exists()}
+
+
+def integrity_problems(conn) -> tuple[list[str], int]:
+    """SQLite's integrity check (empty when it says ok) and the number of foreign-key violations."""
+    integrity = [row[0] for row in conn.execute("pragma integrity_check").fetchall()]
+    return ([] if integrity == ["ok"] else integrity), len(conn.execute("pragma foreign_key_check").fetchall())
+
+
+def tombstoned_ids(db: sqlite_utils.Database) -> set[str]:
+    """Every testimony id a takedown recorded."""
+    return {row[0] for row in db.execute("select testimony_id from tombstones where testimony_id is not null")}
+
+
 # -- rows the Datasette plugin shows -----------------------------------------------------------------
 # Each takes a sqlite3 connection (what Datasette's `execute_fn` hands a function) or a
 # sqlite_utils.Database: both answer `execute`.
-
-
-@dataclass(frozen=True)
-class Name:
-    """A person's name and whether it is a pseudonym; `display` is how the archive prints it."""
-
-    name: str
-    is_pseudonym: bool
-
-    @property
-    def display(self) -> str:
-        return display_name(self.name, self.is_pseudonym)
-
-
-@dataclass(frozen=True)
-class Citation:
-    """What a testimony's citation says: who, where it was quoted, by whom, when, and its link."""
-
-    id: str
-    speaker: Name
-    source_title: str
-    publisher: str
-    published: str
-    date: str | None
-    url: str | None
-
-    @property
-    def text(self) -> str:
-        parts = [
-            f"{self.speaker.display}{' (pseudonym)' if self.speaker.is_pseudonym else ''}",
-            f"quoted in \u201c{self.source_title}\u201d",
-            self.publisher,
-            self.published,
-        ]
-        if self.url:
-            parts.append(self.url)
-        parts.append(f"testimony {self.id}")
-        return ", ".join(parts) + "."
 
 
 def kind(conn) -> str | None:
@@ -723,3 +1338,18 @@ def person(conn, person_id: str) -> Name | None:
 def people_have_display_name(conn) -> bool:
     """Whether `people` has the display_name column (schema 5 and later), Datasette's label for a person."""
     return any(row[1] == "display_name" for row in conn.execute("pragma table_info(people)"))
+
+
+@contextmanager
+def snapshot(path: Path | str, timeout: float = READ_TIMEOUT):
+    """A read-only connection to an archive inside one read transaction: everything read through it comes
+    from one snapshot, whatever writers do meanwhile. Never writes a byte."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no archive at {path}")
+    conn = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro", uri=True, timeout=timeout)
+    try:
+        conn.execute("begin")
+        yield conn
+    finally:
+        conn.close()

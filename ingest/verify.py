@@ -11,15 +11,16 @@ from pathlib import Path
 import sqlite_utils
 from testimony_archive.search import index as search_index
 
+from . import store
+
 
 def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
     """A report of every check; `ok` is true only when all of them pass."""
-    integrity = [row[0] for row in db.execute("pragma integrity_check").fetchall()]
-    foreign_keys = db.execute("pragma foreign_key_check").fetchall()
+    integrity, foreign_key_violations = store.integrity_problems(db)
     report = {
-        "sqlite_integrity": "ok" if integrity == ["ok"] else integrity,
-        "foreign_key_violations": len(foreign_keys),
-        "testimonies": db.execute("select count(*) from testimonies").fetchone()[0],
+        "sqlite_integrity": integrity or "ok",
+        "foreign_key_violations": foreign_key_violations,
+        "testimonies": store.testimony_count(db),
         "index": str(index_dir),
         "index_opens": False,
         "index_documents": None,
@@ -34,10 +35,10 @@ def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
         "problems": [],
     }
     problems = report["problems"]
-    if integrity != ["ok"]:
+    if integrity:
         problems.append(f"SQLite integrity check failed: {'; '.join(integrity[:3])}")
-    if foreign_keys:
-        problems.append(f"{len(foreign_keys)} foreign key violation(s) in SQLite")
+    if foreign_key_violations:
+        problems.append(f"{foreign_key_violations} foreign key violation(s) in SQLite")
     try:
         report["index_documents"] = search_index.doc_count(index_dir)
         differences = search_index.diff(db, index_dir) if report["index_documents"] is not None else None
@@ -66,7 +67,6 @@ def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
 def verify_all(db: sqlite_utils.Database, index_dir: Path) -> dict:
     """`verify_archive` for the archive and, for a full archive, for every public copy published from it
     (a copy that cannot be found or opened is a problem: a takedown could not reach it either)."""
-    from . import store
 
     report = verify_archive(db, index_dir)
     report["archive_ok"] = report["ok"]
@@ -101,13 +101,11 @@ def verify_all(db: sqlite_utils.Database, index_dir: Path) -> dict:
 
 def _taken_down_in(full: sqlite_utils.Database, public: sqlite_utils.Database) -> list[str]:
     """Ids a takedown recorded that a public copy still holds (by id: the fingerprints need the key)."""
-    tombstoned = {row[0] for row in full.execute("select testimony_id from tombstones where testimony_id is not null")}
-    return sorted(row[0] for row in public.execute("select id from testimonies") if row[0] in tombstoned)
+    return sorted(store.tombstoned_ids(full) & set(store.testimony_ids(public)))
 
 
 def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
     """Bring every index `verify_all` found wrong back in line with its database; returns documents fixed."""
-    from . import store
 
     fixed = 0
     if report["sqlite_integrity"] == "ok" and report["problems"] != [

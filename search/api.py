@@ -22,13 +22,13 @@ import queue
 import re
 import sqlite3
 import time
-import urllib.parse
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import sqlite_utils
+from testimony_archive.ingest import store
+from testimony_archive.ingest.vocabulary import FACETS, display_name  # noqa: F401 - the plugin's, until it moves
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
@@ -223,10 +223,10 @@ class FacetTable:
     def __init__(self, reader):
         self.ids: list[str | None] = []
         self.hashes: list[str | None] = []
-        self.labels: dict[str, list] = {name: [] for name in search_index.FACETS}
-        self.codes: dict[str, list] = {name: [] for name in search_index.FACETS}
+        self.labels: dict[str, list] = {name: [] for name in FACETS}
+        self.codes: dict[str, list] = {name: [] for name in FACETS}
         self.multi: set[str] = set()
-        lookup: dict[str, dict] = {name: {} for name in search_index.FACETS}
+        lookup: dict[str, dict] = {name: {} for name in FACETS}
 
         def code(name, value):
             if value is None or value == "":
@@ -243,7 +243,7 @@ class FacetTable:
             row = json.loads(raw) if raw else {}
             self.ids.append(row.get("id"))
             self.hashes.append(row.get("hash"))
-            for name in search_index.FACETS:
+            for name in FACETS:
                 value = row.get(name)
                 if isinstance(value, list):
                     self.multi.add(name)
@@ -412,32 +412,25 @@ class Archive:
     def reading(self):
         """A read-only SQLite connection inside one read transaction: the database generation, what the
         index may show and the rows of the hits all come from one snapshot, whatever writers do meanwhile."""
-        if not self.db_path.is_file():
-            raise FileNotFoundError(f"no archive at {self.db_path}")
-        uri = f"file:{urllib.parse.quote(str(self.db_path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=READ_WAIT)
-        conn.row_factory = sqlite3.Row
         try:
-            conn.execute("begin")
-            yield conn
+            with store.snapshot(self.db_path, READ_WAIT) as conn:
+                yield conn
         except sqlite3.OperationalError as error:
             if "locked" in str(error) or "busy" in str(error):
                 raise SearchBusy("the archive is being written: try again in a moment") from None
             raise
-        finally:
-            conn.close()
 
     def stale_docs(self, searcher, conn) -> tuple[set[int], int]:
         """Index documents that SQLite does not hold as they are (masked from every answer), and how many
         testimonies SQLite holds that the index does not cover. Nothing to mask when the index was built
         for the database's generation; otherwise one pass over (id, content hash), cached per generation."""
-        db_generation = search_index.db_generation(sqlite_utils.Database(conn))
+        db_generation = store.generation(conn)
         if db_generation == self._generation:
             return set(), 0
         table = self.facet_table(searcher)
         if self._stale is not None and self._stale[:2] == (table, db_generation):
             return self._stale[2], self._stale[3]
-        current = {(row[0], row[1]) for row in conn.execute("select id, content_hash from testimonies")}
+        current = set(store.content_hashes(conn).items())
         live = set(searcher.reader().all_doc_ids())
         stale = {d for d in range(len(table.ids)) if d not in live or (table.ids[d], table.hashes[d]) not in current}
         covered = {(table.ids[d], table.hashes[d]) for d in live - stale}
@@ -581,32 +574,14 @@ class Archive:
             results = self._ranked(searcher, q, page * page_size, filter_q, stale, sortedby, deadline)
             facets = self.facet_table(searcher).count(docnums)
             page_hits = results[(page - 1) * page_size : page * page_size]
-            rows = self._rows(conn, [hit["id"] for hit in page_hits])
+            rows = store.testimonies(conn, [hit["id"] for hit in page_hits])
         query_words = self.query_words(text)
         text_terms = self.text_terms(q, searcher)
-        hits = []
-        for hit in page_hits:
-            row = rows.get(hit["id"])
-            if row is None:  # masked above; only a writer that bypasses the generation could get here
-                continue
-            hits.append(
-                {
-                    "id": row["id"],
-                    "speaker": row["speaker"],
-                    "speaker_is_pseudonym": bool(row["speaker_is_pseudonym"]),
-                    "speaker_display": display_name(row["speaker"], row["speaker_is_pseudonym"]),
-                    "role": row["role"],
-                    "snippet": snippets.snippet(row["text"], text_terms, row["language"]),
-                    "source_title": row["source_title"],
-                    "publisher": row["publisher"],
-                    "published": row["published"],
-                    "date": row["date"],
-                    "language": row["language"],
-                    "subjects": row["subject_list"],
-                    "score": round(hit.score, 4) if hit.score is not None else None,
-                    "matched_names": [] if not query_words else matched_names(query_words, row, exact_names),
-                }
-            )
+        hits = [
+            self._hit(hit, rows[hit["id"]], text_terms, query_words, exact_names)
+            for hit in page_hits
+            if hit["id"] in rows  # masked above; only a writer that bypasses the generation could miss
+        ]
         return SearchResult(
             query=text,
             total=len(docnums),
@@ -662,29 +637,24 @@ class Archive:
         return out
 
     @staticmethod
-    def _rows(conn, ids: list[str]) -> dict[str, dict]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = {row["id"]: dict(row) for row in conn.execute(f"select * from testimonies where id in ({marks})", ids)}
-        for row in rows.values():
-            row["subject_list"] = []
-        for subject in conn.execute(
-            f"""select ts.testimony_id, p.name, p.is_pseudonym, ts.relationship, ts.status
-            from testimony_subjects ts left join people p on p.id = ts.person_id where ts.testimony_id in ({marks})
-            order by ts.testimony_id, ts.position""",
-            ids,
-        ):
-            rows[subject["testimony_id"]]["subject_list"].append(
-                {
-                    "name": subject["name"],
-                    "is_pseudonym": bool(subject["is_pseudonym"]),
-                    "display": display_name(subject["name"], subject["is_pseudonym"]) if subject["name"] else None,
-                    "relationship": subject["relationship"],
-                    "status": subject["status"],
-                }
-            )
-        return rows
+    def _hit(hit, testimony: store.Testimony, text_terms, query_words: list[str], exact_names: bool) -> dict:
+        t = testimony
+        return {
+            "id": t.id,
+            "speaker": t.speaker.name,
+            "speaker_is_pseudonym": t.speaker.is_pseudonym,
+            "speaker_display": t.speaker.display,
+            "role": t.role,
+            "snippet": snippets.snippet(t.text, text_terms, t.language),
+            "source_title": t.source_title,
+            "publisher": t.publisher,
+            "published": t.published,
+            "date": t.date,
+            "language": t.language,
+            "subjects": [subject.to_dict() for subject in t.subjects],
+            "score": round(hit.score, 4) if hit.score is not None else None,
+            "matched_names": [] if not query_words else matched_names(query_words, t, exact_names),
+        }
 
     @staticmethod
     def text_terms(q, searcher) -> dict[str, set[str]]:
@@ -722,31 +692,22 @@ class ArchivePool:
             self._free.put(archive)
 
 
-def display_name(name: str | None, is_pseudonym) -> str | None:
-    """How a name is printed everywhere: a pseudonym keeps its star (Patime*)."""
-    if name is None:
-        return None
-    return f"{name}*" if is_pseudonym else name
-
-
-def matched_names(query_words: list[str], row: dict, exact_names: bool) -> list[dict]:
+def matched_names(query_words: list[str], testimony: store.Testimony, exact_names: bool) -> list[dict]:
     """Which query word matched which stored name, and by which rule (see search.names.match_rule).
 
     Pseudonyms only ever match as written (exact or accent-folded): a pseudonym is never tied to
     somebody else's name by a spelling rule.
     """
-    people = [("speaker", row["speaker"], row["speaker_is_pseudonym"])] + [
-        ("subject", s["name"], s["is_pseudonym"]) for s in row["subject_list"] if s["name"]
-    ]
+    people = [("speaker", testimony.speaker)] + [("subject", s.person) for s in testimony.subjects if s.person]
     literal = {"exact", "accents"}
     found = []
-    for role, stored, is_pseudonym in people:
-        for query_word, stored_word, rule in names.explain(" ".join(query_words), stored):
-            if (exact_names or is_pseudonym) and rule not in literal:
+    for role, person in people:
+        for query_word, stored_word, rule in names.explain(" ".join(query_words), person.name):
+            if (exact_names or person.is_pseudonym) and rule not in literal:
                 continue
             entry = {
                 "query": query_word,
-                "name": display_name(stored, is_pseudonym),
+                "name": person.display,
                 "matched_word": stored_word,
                 "field": role,
                 "rule": rule,

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.utils import chunks
 from testimony_archive.ingest import store
 from whoosh import index as whoosh_index
 from whoosh.analysis import CommaSeparatedTokenizer, Filter, LowercaseFilter, RegexTokenizer, StemFilter
@@ -58,8 +59,6 @@ STEM_LANGUAGES = tuple(
     for lang in ("ar", "da", "de", "en", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ro", "ru", "sv", "tr")
     if has_stemmer(lang)
 )
-
-FACETS = ("role", "status", "relationship", "publisher", "tags", "year", "language", "pseudonym")
 
 
 class IndexBusy(Exception):
@@ -288,78 +287,57 @@ def _comma_list(values: Iterable[str]) -> str:
 
 
 def documents(db: sqlite_utils.Database, testimony_ids: list[str] | None = None) -> Iterator[dict]:
-    """Whoosh documents for the given testimonies (all when None), read from SQLite in batches."""
-    if testimony_ids is None:
-        batches = (
-            [row[0] for row in chunk]
-            for chunk in _chunks(db.execute("select id from testimonies order by rowid").fetchall(), BATCH)
-        )
-    else:
-        batches = _chunks(list(testimony_ids), BATCH)
-    for batch in batches:
-        marks = ",".join("?" * len(batch))
-        subjects: dict[str, list[tuple[str, int]]] = {}
-        for testimony_id, name, is_pseudonym in db.execute(
-            f"""select ts.testimony_id, p.name, p.is_pseudonym from testimony_subjects ts
-            join people p on p.id = ts.person_id where ts.testimony_id in ({marks})
-            order by ts.testimony_id, ts.position""",
-            batch,
-        ):
-            subjects.setdefault(testimony_id, []).append((name, is_pseudonym))
-        for row in db.query(f"select * from testimonies where id in ({marks})", batch):
-            yield document(row, subjects.get(row["id"], []))
+    """Whoosh documents for the given testimonies (all when None), read from the store in batches."""
+    ids = store.testimony_ids(db) if testimony_ids is None else list(testimony_ids)
+    for batch in chunks(ids, BATCH):
+        for testimony in store.testimonies(db, batch).values():
+            yield document(testimony)
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def document(row: dict, subjects: list[tuple[str, int]]) -> dict:
-    """One testimony row (with its subjects' names) as a Whoosh document."""
-    tags = json.loads(row["tags"] or "[]")
-    statuses = json.loads(row["statuses"] or "[]")
-    relationships = json.loads(row["relationships"] or "[]")
-    speaker = (row["speaker"], row["speaker_is_pseudonym"])
+def document(testimony: store.Testimony) -> dict:
+    """One testimony as a Whoosh document."""
+    t = testimony
+    subjects = [(s.person.name, s.person.is_pseudonym) for s in t.subjects if s.person]
+    date = t.date or t.published
     doc = {
-        "id": row["id"],
-        "content_hash": row["content_hash"],
-        "text": row["text"],
-        "speaker": row["speaker"],
+        "id": t.id,
+        "content_hash": t.content_hash,
+        "text": t.text,
+        "speaker": t.speaker.name,
         "subject": "\n".join(name for name, _ in subjects),
-        "speaker_variant": _variant_keys([speaker]),
+        "speaker_variant": _variant_keys([(t.speaker.name, t.speaker.is_pseudonym)]),
         "subject_variant": _variant_keys(subjects),
-        "title": row["source_title"],
-        "publisher": row["publisher"],
-        "publisher_exact": row["publisher"],
-        "location": row["location"] or "",
-        "tag": _comma_list(tags),
-        "role": row["role"] or "",
-        "status": " ".join(statuses),
-        "relationship": " ".join(relationships),
-        "language": row["language"],
-        "pseudonym": bool(row["speaker_is_pseudonym"]),
-        "year": row["year"],
-        "date": _as_datetime(row["date"] or row["published"]),
-        "date_parts": date_parts(row["date"] or row["published"]),
-        "published_parts": date_parts(row["published"]),
+        "title": t.source_title,
+        "publisher": t.publisher,
+        "publisher_exact": t.publisher,
+        "location": t.location or "",
+        "tag": _comma_list(t.tags),
+        "role": t.role or "",
+        "status": " ".join(t.statuses),
+        "relationship": " ".join(t.relationships),
+        "language": t.language,
+        "pseudonym": t.speaker.is_pseudonym,
+        "year": t.year,
+        "date": _as_datetime(date),
+        "date_parts": date_parts(date),
+        "published_parts": date_parts(t.published),
         "facets": json.dumps(
             {
-                "id": row["id"],
-                "hash": row["content_hash"],
-                "role": row["role"],
-                "status": statuses,
-                "relationship": relationships,
-                "publisher": row["publisher"],
-                "tags": tags,
-                "year": row["year"],
-                "language": row["language"],
-                "pseudonym": "yes" if row["speaker_is_pseudonym"] else "no",
+                "id": t.id,
+                "hash": t.content_hash,
+                "role": t.role,
+                "status": list(t.statuses),
+                "relationship": list(t.relationships),
+                "publisher": t.publisher,
+                "tags": list(t.tags),
+                "year": t.year,
+                "language": t.language,
+                "pseudonym": "yes" if t.speaker.is_pseudonym else "no",
             },
             ensure_ascii=False,
         ).encode("utf-8"),
     }
-    doc[stemmed_field(row["language"]) or "text_other"] = row["text"]
+    doc[stemmed_field(t.language) or "text_other"] = t.text
     return {key: value for key, value in doc.items() if value is not None}
 
 
@@ -438,7 +416,7 @@ def indexed_hashes(index_dir: Path) -> dict[str, list[str]]:
 
 def diff(db: sqlite_utils.Database, index_dir: Path) -> dict[str, list[str]]:
     """What differs between SQLite and the index: missing, stale, outdated and duplicated documents."""
-    in_db = dict(db.execute("select id, content_hash from testimonies").fetchall())
+    in_db = store.content_hashes(db)
     in_index = indexed_hashes(index_dir)
     return {
         "missing": sorted(set(in_db) - set(in_index)),

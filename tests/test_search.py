@@ -116,7 +116,7 @@ def test_arabic_script_text_is_searchable(archive):
     result = archive.search("language:ug")
     assert result.total == 1
     with archive.reading() as conn:
-        word = archive._rows(conn, [result.hits[0]["id"]])[result.hits[0]["id"]]["text"].split()[0]
+        word = store.testimonies(conn, [result.hits[0]["id"]])[result.hits[0]["id"]].text.split()[0]
     assert archive.search(word).total >= 1
 
 

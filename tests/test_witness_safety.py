@@ -380,7 +380,7 @@ testimonies:
     db = store.open_archive(full, store.WRITE)
     from testimony_archive.ingest import load
 
-    load.write_file(db, load.read_file(extra), str(extra))
+    store.write_file(db, load.read_file(extra), str(extra))
     db.close()
     answer = search_api.search(full, index, "")
     assert answer.unindexed == 1 and answer.total == before.total
