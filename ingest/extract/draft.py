@@ -1,0 +1,113 @@
+"""The draft: the testimonies it holds, one per run of a speaker's quotations, its warnings in reading
+order, and its YAML, headed by comments telling the archivist to review every field."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import yaml
+
+from .quotations import first_sentence
+
+if TYPE_CHECKING:
+    from .attribution import Speaker
+    from .quotations import Quotation
+
+PLACEHOLDER = "UNKNOWN — set before ingesting"  # what the draft says where the release does not
+PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
+SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/source.schema.json"
+
+
+@dataclass
+class Draft:
+    """A source document extracted from a release, for an archivist to review, and what went wrong."""
+
+    document: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+def testimonies(quotations: list[Quotation]) -> list[dict]:
+    """One testimony per run of quotations by the same speaker, a paragraph for each quoted paragraph."""
+    found: list[dict] = []
+    current: dict | None = None
+    current_speaker: Speaker | None = None
+    paragraphs: list[str] = []
+    last_paragraph = -1
+
+    def finish() -> None:
+        if current is not None:
+            current["text"] = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+    for quotation in quotations:
+        speaker = quotation.speaker
+        if speaker is None:
+            continue
+        if speaker is not current_speaker:
+            finish()
+            current = {"speaker": speaker.name, "role": speaker.role}
+            if speaker.subjects:
+                current["subjects"] = [dict(subject) for subject in speaker.subjects]
+            found.append(current)
+            current_speaker, paragraphs, last_paragraph = speaker, [], -1
+        pieces = [_tidy(piece) for piece in quotation.paragraphs]
+        attribution_sentence = first_sentence(quotation.post.strip())
+        if quotation.closed and pieces[-1].endswith(",") and re.search(r"[.!?]$|^[^,]*$", attribution_sentence):
+            # "“…,” she said." – the comma only links the words to their attribution.
+            pieces[-1] = pieces[-1][:-1] + "."
+        if paragraphs and quotation.first == last_paragraph:
+            paragraphs[-1] = (paragraphs[-1] + " " + pieces[0]).strip()
+            pieces = pieces[1:]
+        paragraphs.extend(pieces)
+        last_paragraph = quotation.last
+    finish()
+    return found
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def in_reading_order(warnings: list[str]) -> list[str]:
+    """Warnings about the whole release first, then those about a line, by line."""
+
+    def line(warning: str) -> int:
+        match = re.match(r"line (\d+):", warning)
+        return int(match.group(1)) if match else 0
+
+    return sorted(warnings, key=line)
+
+
+def draft_to_yaml(draft: Draft, source_name: str | None = None) -> str:
+    """YAML text of the draft, headed by comments: a DRAFT notice, the schema line and one per warning."""
+    origin = f" from {source_name}" if source_name else ""
+    header = [
+        f"# DRAFT extracted{origin} by `testimony extract`: review every field before ingesting.",
+        SCHEMA_COMMENT,
+    ]
+    header += ["# WARNING: " + " ".join(warning.split()) for warning in draft.warnings]
+    body = yaml.dump(draft.document, Dumper=_DraftDumper, allow_unicode=True, sort_keys=False, width=100_000, indent=2)
+    return "\n".join(header) + "\n" + body
+
+
+class _DraftDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings as `|` blocks, so testimony paragraphs stay readable."""
+
+    def ignore_aliases(self, data) -> bool:
+        # Source files may not contain YAML aliases (the loader refuses them), even for repeated subjects.
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        style = "|"
+    elif PARTIAL_DATE.match(value):
+        # Quoted, so that no YAML loader reads a date object (or the number 2017) into a date field.
+        style = "'"
+    else:
+        style = None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_DraftDumper.add_representer(str, _represent_str)

@@ -1,0 +1,197 @@
+"""The quotations in a release's body: its blocks joined into paragraphs, each quotation found with the
+narrative around it (which says who spoke), and pull quotes that only repeat other words dropped."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from .readers import Block
+
+if TYPE_CHECKING:
+    from .attribution import Ref, Speaker
+
+TERMINAL_PUNCTUATION = '.!?:;…”’")]'
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[^\W\d_“\"‘(])")
+
+
+@dataclass
+class Paragraph:
+    text: str
+    line: int
+    heading: bool = False
+    narrative: str = ""  # the text with each quotation replaced by “…”
+
+
+@dataclass
+class Quotation:
+    """One continuous quotation, possibly running over several paragraphs."""
+
+    paragraphs: list[str]
+    first: int  # index of its first paragraph
+    line: int
+    leads: bool  # the opening quote mark starts its paragraph
+    pre: str = ""  # narrative before it in its first paragraph
+    post: str = ""  # narrative after it in its last paragraph
+    last: int = -1
+    closed: bool = False
+    attribution: Ref | None = None
+    speaker: Speaker | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.paragraphs)
+
+    @property
+    def snippet(self) -> str:
+        """Its first words, for a warning."""
+        words = self.text.split()
+        return " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+
+
+def sentences(text: str) -> list[str]:
+    return SENTENCE_BREAK.split(text)
+
+
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+
+
+def paragraphs(blocks: list[Block]) -> list[Paragraph]:
+    """The paragraphs of a release's body: a sentence cut by a page break or a stray blank line is one again."""
+    merged: list[Block] = []
+    for block in blocks:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and not previous.heading
+            and not block.heading
+            and not previous.text.endswith(tuple(TERMINAL_PUNCTUATION))
+            and (block.after_page_break or block.text[:1].islower())
+        ):
+            previous.lines = previous.lines + block.lines
+            previous.numbers = previous.numbers + block.numbers
+            continue
+        merged.append(replace(block, lines=list(block.lines), numbers=list(block.numbers)))
+    return [Paragraph(_quote_blockquote(block), block.line, heading=bool(block.heading)) for block in merged]
+
+
+def _quote_blockquote(block: Block) -> str:
+    """A blockquote paragraph without quote marks is a quotation all the same: give it its marks."""
+    text = block.text
+    if block.heading or not block.in_blockquote or re.match(r"^[“\"‘'—–-]", text):
+        return text
+    return f"“{text}”"
+
+
+class QuoteMarks:
+    """Which characters open and close a quotation in this release: double quotes, or single if no double."""
+
+    def __init__(self, paragraphs: list[Paragraph]) -> None:
+        body = "".join(paragraph.text for paragraph in paragraphs)
+        self.double = body.count("“") + body.count('"') >= 2 or "‘" not in body
+
+    def opens(self, text: str, index: int) -> bool:
+        char = text[index]
+        before = text[index - 1] if index else " "
+        after = text[index + 1] if index + 1 < len(text) else " "
+        if self.double:
+            return char == "“" or (char == '"' and not after.isspace() and not before.isalnum())
+        if char == "‘":
+            return True
+        return char == "'" and not before.isalnum() and after.isalpha()
+
+    def closes(self, text: str, index: int) -> bool:
+        char = text[index]
+        after = text[index + 1] if index + 1 < len(text) else " "
+        if self.double:
+            return char in '”"'
+        return char in "’'" and not after.isalpha()
+
+
+def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Quotation]:
+    """The quotations in the paragraphs, in order; sets each paragraph's narrative."""
+    marks = QuoteMarks([paragraph for paragraph in paragraphs if not paragraph.heading])
+    quotations: list[Quotation] = []
+    current: Quotation | None = None
+    for index, paragraph in enumerate(paragraphs):
+        text = paragraph.text
+        if paragraph.heading:
+            paragraph.narrative = text
+            if current:
+                _unterminated(current, warnings)
+                current = None
+            continue
+        position = 0
+        spans: list[tuple[int, int]] = []  # (start, end) of each quoted stretch in this paragraph
+        closed_here: list[tuple[Quotation, int]] = []
+        quote_start = 0
+        if current is not None:
+            if text and marks.opens(text, 0):
+                position = quote_start = 1
+            else:
+                _unterminated(current, warnings)
+                current = None
+        narrative_start = 0
+        while position < len(text):
+            if current is not None and marks.closes(text, position) and position >= quote_start:
+                current.paragraphs.append(text[quote_start:position].strip())
+                current.last, current.closed = index, True
+                spans.append((quote_start, position + 1))
+                closed_here.append((current, position + 1))
+                current, narrative_start = None, position + 1
+            elif current is None and marks.opens(text, position):
+                before = text[narrative_start:position]
+                current = Quotation([], index, paragraph.line, leads=not text[:position].strip(), pre=before)
+                quotations.append(current)
+                quote_start = position + 1
+            position += 1
+        if current is not None:
+            current.paragraphs.append(text[quote_start:].strip())
+            current.last = index
+            spans.append((quote_start, len(text)))
+        for quotation, end in closed_here:
+            following = [start for start, _ in spans if start > end]
+            next_start = following[0] - 1 if following else len(text)
+            quotation.post = text[end:next_start]
+        paragraph.narrative = _blank_spans(text, spans)
+    if current:
+        _unterminated(current, warnings)
+    return [quotation for quotation in quotations if quotation.text.strip()]
+
+
+def _unterminated(quotation: Quotation, warnings: list[str]) -> None:
+    warnings.append(f'line {quotation.line}: quotation never closed, ended at its paragraph: "{quotation.snippet}"')
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in reversed(spans):
+        text = text[: max(start - 1, 0)] + "“…”" + text[end:]
+    return text
+
+
+def drop_repeats(quotations: list[Quotation], warnings: list[str]) -> list[Quotation]:
+    """Drop pull quotes: a quotation whose words all appear in a longer quotation elsewhere."""
+
+    def words(quotation: Quotation) -> str:
+        return " ".join(re.findall(r"\w+", quotation.text.lower()))
+
+    kept = []
+    for quotation in quotations:
+        own = words(quotation)
+        longer = [
+            other
+            for other in quotations
+            if other is not quotation
+            and f" {own} " in f" {words(other)} "
+            and (len(words(other)) > len(own) or other.line < quotation.line)
+        ]
+        if len(own.split()) >= 6 and longer:
+            warnings.append(
+                f"line {quotation.line}: quotation repeats words quoted at line {longer[0].line} "
+                f'(a pull quote?), left out: "{quotation.snippet}"'
+            )
+            continue
+        kept.append(quotation)
+    return kept

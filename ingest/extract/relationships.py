@@ -1,0 +1,340 @@
+"""Who a speaker is: an organisation, an official, a survivor, or a relative of detained people, with
+each relative's relationship to the speaker, what happened to them and since when, as the release says."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .attribution import VERB, Speaker
+from .dates import MONTH, partial_date
+from .draft import PLACEHOLDER
+from .names import TITLE_WORDS, bare, is_capitalised, name_pattern, runs
+
+# What a relationship word in the source means, as the schema's `relationship` enum.
+RELATIONSHIP_WORDS = {
+    "brother-in-law": "brother-in-law", "brothers-in-law": "brother-in-law", "sister-in-law": "sister-in-law",
+    "sisters-in-law": "sister-in-law", "father-in-law": "father-in-law", "mother-in-law": "mother-in-law",
+    "son-in-law": "son-in-law", "sons-in-law": "son-in-law", "daughter-in-law": "daughter-in-law",
+    "daughters-in-law": "daughter-in-law", "grandfather": "grandfather", "grandmother": "grandmother",
+    "grandparent": "grandparent", "grandparents": "grandparent", "grandson": "grandson", "grandsons": "grandson",
+    "granddaughter": "granddaughter", "granddaughters": "granddaughter", "grandchild": "grandchild",
+    "grandchildren": "grandchild", "brother": "brother", "brothers": "brother", "sister": "sister",
+    "sisters": "sister", "sibling": "sibling", "siblings": "sibling", "father": "father", "mother": "mother",
+    "parent": "parent", "parents": "parent", "son": "son", "sons": "son", "daughter": "daughter",
+    "daughters": "daughter", "child": "child", "children": "child", "husband": "husband", "wife": "wife",
+    "spouse": "spouse", "uncle": "uncle", "uncles": "uncle", "aunt": "aunt", "aunts": "aunt", "nephew": "nephew",
+    "nephews": "nephew", "niece": "niece", "nieces": "niece", "cousin": "cousin", "cousins": "cousin",
+    "relative": "relative", "relatives": "relative", "family member": "relative", "family members": "relative",
+    "friend": "friend", "friends": "friend", "neighbour": "neighbour", "neighbours": "neighbour",
+    "neighbor": "neighbour", "neighbors": "neighbour", "colleague": "colleague", "colleagues": "colleague",
+    "client": "client", "clients": "client",
+}  # fmt: skip
+PLURAL_RELATIONSHIP_WORDS = {word for word in RELATIONSHIP_WORDS if word.endswith(("s", "ren")) or "s-in-" in word}
+FAMILY_RELATIONSHIPS = set(RELATIONSHIP_WORDS.values()) - {"friend", "neighbour", "colleague", "client"}
+# "the sister of Ablikim": what Ablikim is to the speaker, without guessing anyone's gender.
+INVERSE_RELATIONSHIP = {
+    "brother": "sibling", "sister": "sibling", "sibling": "sibling", "father": "child", "mother": "child",
+    "parent": "child", "son": "parent", "daughter": "parent", "child": "parent", "husband": "spouse",
+    "wife": "spouse", "spouse": "spouse", "grandfather": "grandchild", "grandmother": "grandchild",
+    "grandparent": "grandchild", "grandson": "grandparent", "granddaughter": "grandparent",
+    "grandchild": "grandparent", "cousin": "cousin", "friend": "friend", "neighbour": "neighbour",
+    "colleague": "colleague",
+}  # fmt: skip
+
+# Status phrases, most specific first: "released after two years in detention" is released, "detained in
+# 2017 and missing since" is disappeared.
+STATUS_PATTERNS = [
+    (
+        "died_in_detention",
+        re.compile(
+            r"\bd(?:ie|ied|ies|ying)\b[^.;]{0,40}?\b(?:in|while in|in the)\s+(?:detention|custody|prison|jail"
+            r"|(?:an? |the )?(?:internment |re-education |detention )?camp)"
+            r"|\bdied (?:while )?(?:detained|in detention|in custody|in prison)|\bdeaths? in (?:custody|detention)",
+            re.I,
+        ),
+    ),
+    ("released", re.compile(r"\b(?:released|freed|set free)\b", re.I)),
+    (
+        "disappeared",
+        re.compile(
+            r"\b(?:missing|disappeared|whereabouts (?:are|is|remain|remains) unknown|not been heard from"
+            r"|no (?:news|word) (?:of|from)|not been seen)\b",
+            re.I,
+        ),
+    ),
+    (
+        "imprisoned",
+        re.compile(
+            r"\b(?:in prison|imprisoned|jailed|behind bars|serving (?:a|an) [\w\s-]{0,30}?sentence|sentenced)\b",
+            re.I,
+        ),
+    ),
+    (
+        "detained",
+        re.compile(
+            r"\b(?:detained|in detention|deprived of (?:his|her|their) liberty|in custody"
+            r"|held (?:in|at|incommunicado|without)|arrested|taken away"
+            r"|(?:re-education|internment|political education|detention) (?:camp|centre|center|facility))\b",
+            re.I,
+        ),
+    ),
+]
+NEGATED_RELEASE = re.compile(r"\b(?:not|never|yet to be)\s+(?:been\s+|be\s+)?(?:released|freed|set free)", re.I)
+SINCE = re.compile(
+    rf"\b(?:since|(?:detained|arrested|taken(?: away)?|disappeared|went missing|jailed|imprisoned|sentenced)"
+    rf"\b[^.;]{{0,30}}?\s(?:in|on))\s+(?P<when>(?:\d{{1,2}}\s+)?{MONTH}\.?(?:\s+\d{{1,2}},)?\s+\d{{4}}|\d{{4}})",
+    re.I,
+)
+
+# Who a speaker is, from how the release describes them.
+SURVIVOR_PHRASE = re.compile(
+    r"\b(?:former (?:detainee|prisoner)|survivor|who (?:was|had been|spent)\b[^,;]{0,60}?"
+    r"\b(?:detained|held|imprisoned|camp|prison|released))",
+    re.I,
+)
+GOVERNMENT_WORDS = re.compile(
+    r"\b(?:ministry|government|embassy|consulate|authorities|police|bureau|state council|procuratorate"
+    r"|public security|foreign affairs|official)\b",
+    re.I,
+)
+TITLE_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(TITLE_WORDS, key=len, reverse=True)) + r")\b", re.I)
+
+# Relatives in a description: "whose brother Ablikim* and sister are detained", "the sister of Ablikim*".
+RELATIONSHIP_PATTERN = re.compile(
+    r"\b(?P<relationship>" + "|".join(sorted(map(re.escape, RELATIONSHIP_WORDS), key=len, reverse=True)) + r")\b",
+    re.I,
+)
+ANOTHER = re.compile(r"\b(?:another|a second|the other|one other)\b", re.I)
+SUBJECT_DETERMINERS = {
+    "whose", "her", "his", "their", "a", "an", "one", "two", "three", "four", "several", "both", "and",
+    "another", "other", "second", "younger", "older", "elder", "eldest", "youngest", "late",
+}  # fmt: skip
+NAME_AFTER = re.compile(r"^\s*,?\s*(?P<name>(?:[^\W\d_][\w'’-]*\*?)(?:\s+[^\W\d_][\w'’-]*\*?){0,3})")
+MORE_NAMES = re.compile(r"^\s*(?:,\s*(?:and\s+)?|\s+and\s+)(?P<name>[^\W\d_][\w'’-]*\*?)")
+
+# What a sentence says about a speaker it names.
+POSSESSIVE = re.compile(r"^['’]s\s+")  # "Patime*'s brother Ablikim*…"
+THEIR_RELATIVE = re.compile(  # "Ablikim*'s sister Patime*": Ablikim* is Patime*'s sibling
+    rf"(?P<other>[^\W\d_][\w'’-]*\*?)['’]s\s+(?P<rel>{RELATIONSHIP_PATTERN.pattern})\s*$", re.I
+)
+APPOSITIVE = re.compile(rf"^\s*,\s*(?P<text>.*?)(?:,?\s+{VERB}\b|$)", re.I)
+RELATIVE_CLAUSE = re.compile(r"^\s+(?P<text>(?:who|whose)\b.*)$", re.I)
+REPORTED = re.compile(rf"^\s+{VERB}\b(?P<text>.*)$", re.I)
+
+
+@dataclass
+class Description:
+    subjects: list[dict]
+    titles: list[str]
+    appositives: list[str]
+
+
+def characterise(speaker: Speaker, sentences: list[str], speaker_names: set[str], warnings: list[str]) -> None:
+    """Set the speaker's role and subjects from what the release says about them."""
+    if speaker.name == PLACEHOLDER:
+        description = Description(
+            subjects(speaker.description), [speaker.description.split(",")[0]], [speaker.description]
+        )
+    else:
+        description = describe(speaker.name, sentences, speaker_names - {speaker.key})
+    found = unique_subjects(description.subjects)
+    titles = " ".join(description.titles)
+    appositives = " ".join(description.appositives)
+    is_organisation_name = any(run.is_organisation for run in runs(speaker.name)) and speaker.name != PLACEHOLDER
+    if is_organisation_name or TITLE_PHRASE.search(titles):
+        official = GOVERNMENT_WORDS.search(titles) and not is_organisation_name
+        speaker.role = "official" if official else "organisation"
+        return
+    family = [subject for subject in found if subject["relationship"] in FAMILY_RELATIONSHIPS]
+    if found:
+        speaker.role = "family" if family else "other"
+        for subject in found:
+            if "status" not in subject:
+                status = _status_elsewhere(subject.get("name"), sentences)
+                subject["status"] = status or "unknown"
+                if not status:
+                    warnings.append(
+                        f"line {speaker.line}: {speaker.name}: no status found for their "
+                        f"{subject['relationship']}{' ' + subject['name'] if subject.get('name') else ''}: "
+                        "status is 'unknown'"
+                    )
+        speaker.subjects = found
+    elif SURVIVOR_PHRASE.search(appositives):
+        speaker.role = "survivor"
+    else:
+        speaker.role = "other"
+        warnings.append(
+            f"line {speaker.line}: could not tell who {speaker.name} is (family, organisation, ...): role is 'other'"
+        )
+
+
+def describe(name: str, sentences: list[str], speaker_names: set[str]) -> Description:
+    """What the release says about a speaker anywhere: appositives, possessives and reported speech."""
+    pattern = name_pattern(name)
+    found = Description([], [], [])
+    for sentence in sentences:
+        for match in pattern.finditer(sentence):
+            before, after = sentence[: match.start()], sentence[match.end() :]
+            possessive = POSSESSIVE.match(after)
+            if possessive:
+                # "Patime*'s brother Ablikim* was sentenced…" tells us about her own relatives.
+                found.subjects += subjects("her " + after[possessive.end() :])
+                continue
+            tail = before.rstrip(" ,").split(",")[-1].strip()
+            if tail:
+                found.titles.append(tail)
+                inverse = THEIR_RELATIVE.search(tail)
+                if inverse and bare(inverse.group("other")) not in speaker_names:
+                    relationship = RELATIONSHIP_WORDS[inverse.group("rel").lower()]
+                    found.subjects.append(
+                        {
+                            "name": inverse.group("other"),
+                            "relationship": INVERSE_RELATIONSHIP.get(relationship, "relative"),
+                        }
+                    )
+            appositive = APPOSITIVE.match(after)
+            for clause_match in (appositive, RELATIVE_CLAUSE.match(after), REPORTED.match(after)):
+                if clause_match and clause_match.group("text").strip():
+                    text = clause_match.group("text").strip()
+                    found.appositives.append(text)
+                    found.subjects += subjects(text)
+                    if clause_match is appositive and not re.match(r"^(?:who|whose)\b", text, re.I):
+                        found.titles.append(text.split(",")[0])
+    return found
+
+
+def subjects(description: str) -> list[dict]:
+    """The people a description says the speaker is related to, with what happened to them."""
+    # Each mention of a relative: (start, end, relationship, names). "another" repeats the last relationship.
+    mentions: list[tuple[int, int, str, list[str | None]]] = []
+    candidates = [
+        (match.start(), match.end(), match.group("relationship").lower())
+        for match in RELATIONSHIP_PATTERN.finditer(description)
+    ] + [
+        (match.start(), match.end(), None)
+        for match in ANOTHER.finditer(description)
+        if not RELATIONSHIP_PATTERN.match(description[match.end() :].lstrip())
+    ]
+    for start, end, word in sorted(candidates):
+        after = description[end:]
+        of = re.match(r"^\s+of\s+", after)
+        if word is None:
+            relationship = mentions[-1][2] if mentions else "relative"
+            names: list[str | None] = [None]
+        elif of:
+            # "the sister of Ablikim*": what Ablikim* is to the speaker.
+            relationship = INVERSE_RELATIONSHIP.get(RELATIONSHIP_WORDS[word], "relative")
+            names = names_after(after[of.end() :], plural=False) or [None]
+        elif _introduces_subject(description[:start].lower().split()[-2:], first=not mentions):
+            relationship = RELATIONSHIP_WORDS[word]
+            names = names_after(after, plural=word in PLURAL_RELATIONSHIP_WORDS) or [None]
+        else:
+            continue
+        mentions.append((start, end, relationship, names))
+
+    found: list[dict] = []
+    pending: list[dict] = []  # "whose brother and sister are detained": the status comes after the last
+    for index, (_start, end, relationship, names) in enumerate(mentions):
+        following = mentions[index + 1][0] if index + 1 < len(mentions) else len(description)
+        clause = description[end:following]
+        these = [{"name": name, "relationship": relationship} for name in names]
+        found += these
+        pending += these
+        status, since = _status(clause), _since(clause)
+        if status:
+            for subject in pending:
+                subject["status"] = status
+                if since:
+                    subject["since"] = since
+            pending = []
+        else:
+            named = names[-1]
+            rest = clause[clause.find(named) + len(named) :] if named and named in clause else clause
+            if not re.fullmatch(r"[\s,]*(?:and|or|&)?[\s,]*", rest):
+                pending = []  # no status here and none shared with the next relative: left for the caller
+    return found
+
+
+def _introduces_subject(preceding: list[str], first: bool) -> bool:
+    """Whether the words before a relationship word make it a relative of the speaker.
+
+    "her brother" is the speaker's brother only as the first relative mentioned: in "whose brother Ablikim*
+    and his wife", the wife is Ablikim's.
+    """
+    possessives = {"her", "his", "their"}
+    if not preceding or (preceding[-1] in possessives and not first):
+        return False
+    return any(word in SUBJECT_DETERMINERS for word in preceding)
+
+
+def names_after(text: str, plural: bool) -> list[str]:
+    """The name(s) right after a relationship word: "brother Ablikim*", "sons Alim, Nur and Erkin"."""
+    match = NAME_AFTER.match(text)
+    if not match:
+        return []
+    found = [run for run in runs(match.group("name")) if run.is_person and run.start == 0]
+    if not found:
+        return []
+    names = [found[0].text]
+    if plural:
+        rest = text[match.start("name") + found[0].end :]
+        while True:
+            more = MORE_NAMES.match(rest)
+            if not more or not is_capitalised(more.group("name")):
+                break
+            names.append(more.group("name"))
+            rest = rest[more.end() :]
+    return names
+
+
+def _status(clause: str) -> str | None:
+    for status, pattern in STATUS_PATTERNS:
+        for match in pattern.finditer(clause):
+            if status == "released" and NEGATED_RELEASE.search(clause[: match.end()]):
+                continue
+            return status
+    return None
+
+
+def _since(clause: str) -> str | None:
+    match = SINCE.search(clause)
+    return partial_date(match.group("when")) if match else None
+
+
+def _status_elsewhere(name: str | None, sentences: list[str]) -> str | None:
+    """The status the release gives a named relative in any sentence: "Ablikim* was sentenced in 2019"."""
+    if not name:
+        return None
+    pattern = name_pattern(name)
+    for sentence in sentences:
+        match = pattern.search(sentence)
+        if match:
+            status = _status(sentence[match.end() :])
+            if status:
+                return status
+    return None
+
+
+def unique_subjects(subjects: list[dict]) -> list[dict]:
+    """One subject per named relative, with what all mentions say; the schema's keys, in its order."""
+    unique: list[dict] = []
+    for subject in subjects:
+        subject = {key: value for key, value in subject.items() if value is not None or key == "name"}
+        same = next(
+            (
+                other
+                for other in unique
+                if subject.get("name") and other.get("name") and bare(other["name"]) == bare(subject["name"])
+            ),
+            None,
+        )
+        if same is not None:
+            for key, value in subject.items():
+                same.setdefault(key, value)
+            continue
+        unique.append(subject)
+    return [
+        {key: subject[key] for key in ("name", "relationship", "status", "since") if key in subject}
+        for subject in unique
+    ]
