@@ -1,0 +1,65 @@
+"""`extract.attribution`: who said each quotation, and a warning where the text does not say."""
+
+from testimony_archive.ingest.extract import (
+    PLACEHOLDER,
+    extract_file,
+    extract_text,
+)
+
+from .conftest import fixture, paragraphs
+
+
+def test_unattributed_paragraph_after_a_quote_belongs_to_its_speaker():
+    patime = extract_file(fixture("plain_release.txt")).document["testimonies"][0]
+    # "“…,” said Patime*" then "“…,” she said." then a quoted paragraph with no attribution at all.
+    assert [(text.split()[0], text.split()[-1]) for text in paragraphs(patime)] == [
+        ("Every", "years."),
+        ("We", "back."),
+        ("My", "her."),
+    ]
+
+
+def test_two_quotes_in_one_paragraph_take_the_attribution_after_the_second():
+    release = (
+        "Title\n\n28 August 2025\n\n"
+        "“They came at night.” “They took everything,” said Patime*, whose brother Ablikim* is detained.\n"
+    )
+    draft = extract_text(release, publisher="X")
+    assert draft.document["testimonies"] == [
+        {
+            "speaker": "Patime*",
+            "role": "family",
+            "subjects": [{"name": "Ablikim*", "relationship": "brother", "status": "detained"}],
+            "text": "They came at night. They took everything.",
+        }
+    ]
+
+
+def test_pronoun_with_nobody_named_is_reported():
+    release = "Title\n\n28 August 2025\n\n“We are still waiting,” she said.\n"
+    draft = extract_text(release, publisher="X")
+    assert draft.document["testimonies"] == []
+    assert draft.warnings == [
+        "no attributed quotations found: the draft has no testimonies",
+        'line 5: quotation attributed to a pronoun with no one named before it: "We are still waiting,"',
+    ]
+
+
+def test_unnamed_speaker_gets_a_placeholder_and_a_warning():
+    release = (
+        "Title\n\n28 August 2025\n\n"
+        "“We are afraid to give our names,” said a relative of a detained man, who asked not to be named.\n"
+    )
+    draft = extract_text(release, publisher="X")
+    assert draft.document["testimonies"] == [
+        {
+            "speaker": PLACEHOLDER,
+            "role": "family",
+            "subjects": [{"name": None, "relationship": "relative", "status": "detained"}],
+            "text": "We are afraid to give our names.",
+        }
+    ]
+    assert draft.warnings == [
+        'line 5: speaker has no name ("a relative of a detained man, who asked not to be named"): speaker is '
+        "'UNKNOWN — set before ingesting': \"We are afraid to give our names,\"",
+    ]

@@ -1,0 +1,67 @@
+"""`extract.draft`: testimonies from quotations, and the YAML of the draft."""
+
+import yaml
+from jsonschema import Draft202012Validator
+from testimony_archive.ingest.extract import (
+    draft_to_yaml,
+    extract_file,
+    extract_text,
+)
+
+from .conftest import SCHEMA, fixture
+
+
+def test_draft_yaml_header_lists_warnings_and_quotes_dates():
+    draft = extract_file(fixture("unattributed.txt"))
+    written = draft_to_yaml(draft, "unattributed.txt")
+    lines = written.splitlines()
+    assert lines[:3] == [
+        "# DRAFT extracted from unattributed.txt by `testimony extract`: review every field before ingesting.",
+        "# yaml-language-server: $schema=../schema/source.schema.json",
+        "# WARNING: no publisher found: source.publisher is 'UNKNOWN — set before ingesting', set it or pass "
+        "--publisher",
+    ]
+    assert sum(line.startswith("# WARNING: ") for line in lines) == len(draft.warnings)
+    assert "  published: '2019'" in lines
+    assert "  text: |-" in lines
+    assert "UNKNOWN — set before ingesting" in written  # allow_unicode: no \u escapes
+
+
+def test_yaml_keeps_dates_as_strings():
+    draft = extract_file(fixture("pdf_export.txt"))
+    written = draft_to_yaml(draft)
+    assert "published: '2025-08-28'" in written and "since: '2017-04'" in written and "since: '2019'" in written
+    document = yaml.safe_load(written)
+    assert document["source"]["published"] == "2025-08-28"
+    assert document["testimonies"][1]["subjects"][0]["since"] == "2019"
+    assert written.startswith("# DRAFT extracted by `testimony extract`")
+
+
+def test_split_quote_keeps_the_comma_when_the_sentence_goes_on():
+    release = "Title\n\n28 August 2025\n\n“When they came,” said Jane Doe, its Director, “nobody was home.”\n"
+    testimony = extract_text(release, publisher="X").document["testimonies"][0]
+    assert testimony["text"] == "When they came, nobody was home."
+
+
+def test_no_quotations_gives_an_invalid_draft_with_a_warning():
+    draft = extract_text("# Title\n\nPublished by X\n\n28 August 2025\n\nNo quotations here.\n", kind="markdown")
+    assert draft.document == {
+        "source": {"title": "Title", "publisher": "X", "published": "2025-08-28"},
+        "testimonies": [],
+    }
+    assert draft.warnings == ["no attributed quotations found: the draft has no testimonies"]
+    assert not Draft202012Validator(SCHEMA).is_valid(yaml.safe_load(draft_to_yaml(draft)))
+
+
+def test_repeated_speaker_is_written_without_yaml_aliases():
+    release = (
+        "Title\n\n28 August 2025\n\n"
+        "“They came at night,” said Patime*, whose brother Ablikim* is detained.\n\n"
+        "“Families deserve answers,” said Jane Doe, its China Director.\n\n"
+        "“We are still waiting,” Patime* said.\n"
+    )
+    draft = extract_text(release, publisher="X")
+    assert [testimony["speaker"] for testimony in draft.document["testimonies"]] == ["Patime*", "Jane Doe", "Patime*"]
+    written = draft_to_yaml(draft)
+    assert "&id" not in written and "*id" not in written
+    assert yaml.safe_load(written) == draft.document

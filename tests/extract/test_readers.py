@@ -1,0 +1,110 @@
+"""`extract.readers`: decoding a saved release, the three formats, and the furniture only a format shows."""
+
+import json
+
+import pytest
+from testimony_archive.ingest.extract import (
+    ExtractError,
+    extract_file,
+    extract_text,
+)
+
+from .conftest import fixture, paragraphs
+
+
+def test_html_furniture_is_not_content():
+    text = json.dumps(extract_file(fixture("release.html")).document, ensure_ascii=False)
+    # Script, style, navigation, share buttons, the related-content aside, captions and the footer.
+    for furniture in (
+        "Not content",
+        "Nobody",
+        "About us",
+        "Tweet",
+        "Where is my brother",
+        "vigil",
+        "reserved",
+    ):
+        assert furniture not in text
+
+
+def test_page_furniture_does_not_leak_into_the_quote():
+    roxsan = extract_file(fixture("pdf_export.txt")).document["testimonies"][0]
+    # The quote runs over "Page 1 of 4", a form feed and the running header of page 2.
+    assert len(paragraphs(roxsan)) == 2
+    assert "is a bad man, and I do not know" in roxsan["text"]
+    assert "Page" not in roxsan["text"] and "Rights Watch Collective" not in roxsan["text"]
+
+
+def test_one_paragraph_per_line_export():
+    long_sentence = "The authorities have detained hundreds of thousands of people in the region since 2017. " * 2
+    release = (
+        "Title\n28 August 2025\n"
+        f"{long_sentence}\n"
+        "“We wait,” said Patime*, whose brother Ablikim* is detained.\n"
+        "“We wait still.”\n"
+    )
+    testimony = extract_text(release, publisher="X").document["testimonies"][0]
+    assert paragraphs(testimony) == ["We wait.", "We wait still."]
+
+
+def test_text_export_with_escaped_markdown_names():
+    release = (
+        "Title\n\n28 August 2025\n\n"
+        "“We wait,” said [\\*\\*Serik Bekov\\*\\*](#), whose father Bolat\\* has been missing since 2018.\n"
+    )
+    testimony = extract_text(release, publisher="X").document["testimonies"][0]
+    assert testimony["speaker"] == "Serik Bekov"
+    assert testimony["subjects"][0]["name"] == "Bolat*"
+
+
+def test_html_sniffed_in_a_text_file(tmp_path):
+    saved = tmp_path / "release.txt"
+    saved.write_text(
+        "<!DOCTYPE html><html><head><meta property='og:site_name' content='Rights Watch Collective'></head>"
+        "<body><h1>Title</h1><p>28 August 2025</p>"
+        "<p>&ldquo;We wait,&rdquo; said Patime*, whose brother Ablikim* is detained.</p></body></html>",
+        encoding="utf-8",
+    )
+    draft = extract_file(saved)
+    assert draft.document["source"] == {
+        "title": "Title",
+        "publisher": "Rights Watch Collective",
+        "published": "2025-08-28",
+    }
+    assert draft.document["testimonies"][0]["text"] == "We wait."
+
+
+def test_windows_1252_text_is_read_with_a_warning(tmp_path):
+    saved = tmp_path / "release.txt"
+    saved.write_bytes(
+        "Title\n\n28 August 2025\n\n“We wait,” said Patime*, whose brother is detained.\n".encode("cp1252")
+    )
+    draft = extract_file(saved, publisher="X")
+    assert draft.document["testimonies"][0]["speaker"] == "Patime*"
+    assert draft.warnings == ["release.txt is not UTF-8: read it as Windows-1252, check the accents"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"%PDF-1.7\n...", "is a PDF: convert it to text first"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "is a binary file"),
+        (b"  \n\n", "the release is empty"),
+    ],
+)
+def test_unreadable_input_raises_extract_error(tmp_path, content, message):
+    saved = tmp_path / "release.txt"
+    saved.write_bytes(content)
+    with pytest.raises(ExtractError, match=message) as raised:
+        extract_file(saved)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_file_raises_extract_error(tmp_path):
+    with pytest.raises(ExtractError, match="cannot read"):
+        extract_file(tmp_path / "missing.txt")
+
+
+def test_unknown_kind_raises_extract_error():
+    with pytest.raises(ExtractError, match="unknown kind 'pdf'"):
+        extract_text("Title", kind="pdf")
