@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..normalize import PSEUDONYM_STAR, star_like
 from .dates import MONTH_NUMBERS, WEEKDAYS
 
 # Words that make a capitalised phrase a job title or an organisation rather than a person's name.
@@ -29,6 +30,8 @@ NOT_NAME_WORDS = {
     "another", "said", "says", "told", "added", "today", "mr", "ms", "mrs", "dr",
 }  # fmt: skip
 
+# A mark right after a letter: a pseudonym's star if normalize.star_like says it is one (＊ ∗ † ...).
+MARK_AFTER_LETTER = re.compile(r"(?<=[^\W\d_])[^\w\s]")
 TOKEN = re.compile(r"(?P<word>[^\W\d_](?:[\w-]|['’](?=\w))*)(?P<star>\*?)(?P<possessive>['’]s\b)?")
 
 
@@ -113,9 +116,16 @@ def covers(part: str, run: Run) -> bool:
     return all(word in NOT_NAME_WORDS for word in leading) and not part[run.end :].strip(" *")
 
 
+def plain_stars(text: str) -> str:
+    """The text with every star-like mark after a word written *, as the archive reads a name ending in one.
+
+    One character for one, so that positions in the text stay valid."""
+    return MARK_AFTER_LETTER.sub(lambda mark: "*" if star_like(mark.group()) else mark.group(), text)
+
+
 def bare(name: str) -> str:
     """The name without its pseudonym star."""
-    return name.rstrip("*").strip()
+    return PSEUDONYM_STAR.sub("", name).strip()
 
 
 def name_pattern(name: str) -> re.Pattern:

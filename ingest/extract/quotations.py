@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .names import plain_stars
 from .readers import Block
 
 if TYPE_CHECKING:
@@ -117,8 +118,10 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
     current: Quotation | None = None
     for index, paragraph in enumerate(paragraphs):
         text = paragraph.text
+        # The narrative names the speakers: its pseudonym marks are all *; the quoted words stay as written.
+        narrative = plain_stars(text)
         if paragraph.heading:
-            paragraph.narrative = text
+            paragraph.narrative = narrative
             if current:
                 _unterminated(current, warnings)
                 current = None
@@ -142,7 +145,7 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
                 closed_here.append((current, position + 1))
                 current, narrative_start = None, position + 1
             elif current is None and marks.opens(text, position):
-                before = text[narrative_start:position]
+                before = narrative[narrative_start:position]
                 current = Quotation([], index, paragraph.line, leads=not text[:position].strip(), pre=before)
                 quotations.append(current)
                 quote_start = position + 1
@@ -154,8 +157,8 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
         for quotation, end in closed_here:
             following = [start for start, _ in spans if start > end]
             next_start = following[0] - 1 if following else len(text)
-            quotation.post = text[end:next_start]
-        paragraph.narrative = _blank_spans(text, spans)
+            quotation.post = narrative[end:next_start]
+        paragraph.narrative = _blank_spans(narrative, spans)
     if current:
         _unterminated(current, warnings)
     return [quotation for quotation in quotations if quotation.text.strip()]
