@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from ..normalize import parse_date
+from ..source import InvalidSource
+
 MONTH_NUMBERS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
     "september": 9, "october": 10, "november": 11, "december": 12, "jan": 1, "feb": 2, "mar": 3,
@@ -13,6 +16,8 @@ MONTH_NUMBERS = {
 }  # fmt: skip
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
+# A date in the archive's form, as the schema's partialDate writes it: YYYY, YYYY-MM or YYYY-MM-DD.
+PARTIAL_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 MONTH = r"(?:" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)) + r")"
 FULL_DATE_PATTERNS = [
     re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m>{MONTH})\.?,?\s+(?P<y>\d{{4}})\b", re.I),
@@ -46,6 +51,15 @@ def full_dates(text: str) -> list[tuple[int, str]]:
     return sorted(found.items())
 
 
+def real_date(partial: str) -> str | None:
+    """The partial date if it exists, by the archive's own rule (normalize.parse_date); else None."""
+    try:
+        parse_date(partial, "date", "release")
+    except InvalidSource:
+        return None
+    return partial
+
+
 def partial_date(text: str) -> str | None:
     """The date that `text` starts with, at the precision written: YYYY-MM-DD, YYYY-MM or YYYY."""
     dates = full_dates(text)
@@ -53,9 +67,9 @@ def partial_date(text: str) -> str | None:
         return dates[0][1]
     match = MONTH_YEAR.match(text)
     if match:
-        return f"{int(match.group('y')):04d}-{MONTH_NUMBERS[match.group('m').lower()]:02d}"
+        return real_date(f"{int(match.group('y')):04d}-{MONTH_NUMBERS[match.group('m').lower()]:02d}")
     match = re.match(r"\d{4}\b", text)
-    return match.group(0) if match else None
+    return real_date(match.group(0)) if match else None
 
 
 def date_line(line: str) -> tuple[str, str] | None:

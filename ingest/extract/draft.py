@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from .dates import PARTIAL_DATE
 from .quotations import first_sentence
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from .quotations import Quotation
 
 PLACEHOLDER = "UNKNOWN — set before ingesting"  # what the draft says where the release does not
-PARTIAL_DATE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/source.schema.json"
 
 
@@ -102,7 +102,7 @@ class _DraftDumper(yaml.SafeDumper):
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         style = "|"
-    elif PARTIAL_DATE.match(value):
+    elif PARTIAL_DATE.fullmatch(value):
         # Quoted, so that no YAML loader reads a date object (or the number 2017) into a date field.
         style = "'"
     else:

@@ -15,6 +15,8 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from markdown_it import MarkdownIt
 
+from .dates import PARTIAL_DATE, real_date
+
 KINDS = ("text", "markdown", "html")
 SUFFIX_KINDS = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "markdown", ".markdown": "markdown"}
 HTML_SNIFF = re.compile(r"<html[\s>]|<!doctype html", re.I)
@@ -37,7 +39,6 @@ HTML_BLOCK_TAGS = {
     "h3", "h4", "h5", "h6", "header", "li", "main", "ol", "p", "pre", "section", "table", "td", "th", "tr",
     "ul", "hr",
 }  # fmt: skip
-HTML_PUBLISHED = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -334,8 +335,9 @@ def _html_meta(soup: BeautifulSoup) -> dict:
     time_element = soup.find("time", attrs={"datetime": True})
     if not published and time_element:
         published = time_element["datetime"]
-    if published and HTML_PUBLISHED.match(published):
-        meta["published"] = HTML_PUBLISHED.match(published).group(0)
+    # "2025-08-28T09:30:00Z" -> "2025-08-28"; a date that does not exist is left out.
+    partial = PARTIAL_DATE.match(published) if published else None
+    meta["published"] = real_date(partial.group()) if partial else None
     canonical = soup.find("link", rel="canonical")
     meta["url"] = (canonical.get("href") if canonical else None) or content(property="og:url")
     title = content(property="og:title") or (soup.title.get_text(" ", strip=True) if soup.title else None)
