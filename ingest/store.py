@@ -31,7 +31,7 @@ from .normalize import NormalizedSource
 from .source import InvalidSource
 from .vocabulary import display_name, now
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 LOCK_TIMEOUT = 30.0
 READ_TIMEOUT = 5.0  # a reader waits this long for a writer's exclusive lock, then says so
 CHECKPOINT_TRIES = 50
@@ -76,7 +76,7 @@ TABLES = {
             "location": str,
             "visibility": str,
             # Denormalized for browsing and faceting; rewritten with the row.
-            "speaker": str,
+            "speaker": str,  # as printed: a pseudonym keeps its star (Patime*)
             "speaker_is_pseudonym": int,
             "subjects": str,
             "relationships": str,
@@ -333,6 +333,8 @@ def ensure_db_shape(
             _migrate_to_4(db, key)
         if version and version < 5:
             _migrate_to_5(db)
+        if version and version < 6:
+            _migrate_to_6(db)
         if not public and get_meta(db, "archive_id") is None:
             set_meta(db, "archive_id", uuid.uuid4().hex)
         set_meta(db, "schema_version", SCHEMA_VERSION)
@@ -632,6 +634,15 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
         db.execute("drop table tombstones_v4")
 
 
+def _migrate_to_6(db: sqlite_utils.Database) -> None:
+    """v5 -> v6: the `speaker` browse column is the name as printed (`Patime*`), so Datasette's JSON and CSV
+    exports and its facets show a pseudonym as one whatever columns they were asked for."""
+    db.execute(
+        "update testimonies set speaker = (select display_name from people where people.id = testimonies.speaker_id) "
+        "where speaker_is_pseudonym = 1"
+    )
+
+
 def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
     """v3 -> v4: a pseudonym belongs to its source; content hashes leave out the position; private
     fields encrypted and their hash keyed."""
@@ -720,7 +731,7 @@ def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[st
     subjects = [people[s["person_id"]] for s in testimony.subjects if s["person_id"]]
     tag_ids = list(dict.fromkeys(testimony.tags + normalized.source_tags))
     return {
-        "speaker": speaker.name,
+        "speaker": speaker.display_name,
         "speaker_is_pseudonym": speaker.is_pseudonym,
         "subjects": json.dumps([p.name + ("*" if p.is_pseudonym else "") for p in subjects], ensure_ascii=False),
         "relationships": json.dumps(
@@ -1069,8 +1080,8 @@ def candidates(db: sqlite_utils.Database, ids: list[str] | None = None, public_o
     ):
         subjects.setdefault(testimony_id, []).append(tuple(person))
     for row in db.execute(
-        f"""select t.id, t.source_id, t.speaker, t.speaker_id, t.speaker_is_pseudonym, t.text
-        from testimonies t where {where}""",
+        f"""select t.id, t.source_id, p.name, t.speaker_id, p.is_pseudonym, t.text
+        from testimonies t join people p on p.id = t.speaker_id where {where}""",
         params,
     ):
         testimony_id, source_id, speaker, speaker_id, is_pseudonym, text = row
@@ -1229,8 +1240,8 @@ class Testimony:
 
 
 TESTIMONY_COLUMNS = (
-    "id, content_hash, text, language, role, location, year, date, published, source_title, publisher, "
-    "speaker, speaker_is_pseudonym, tags, statuses, relationships"
+    "t.id, t.content_hash, t.text, t.language, t.role, t.location, t.year, t.date, t.published, t.source_title, "
+    "t.publisher, p.name, p.is_pseudonym, t.tags, t.statuses, t.relationships"
 )
 
 
@@ -1250,7 +1261,9 @@ def testimonies(conn, ids: list[str]) -> dict[str, Testimony]:
         subjects.setdefault(testimony_id, []).append(Subject(person, relationship, status))
     found = {}
     for row in conn.execute(
-        f"select {TESTIMONY_COLUMNS} from testimonies where id in (select value from json_each(?))", [wanted]
+        f"""select {TESTIMONY_COLUMNS} from testimonies t join people p on p.id = t.speaker_id
+        where t.id in (select value from json_each(?))""",
+        [wanted],
     ):
         (*fields, speaker, flag, tags, statuses, relationships) = row
         found[row[0]] = Testimony(
@@ -1314,8 +1327,9 @@ def kind(conn) -> str | None:
 
 def citation(conn, testimony_id: str) -> Citation | None:
     row = conn.execute(
-        """select t.id, t.speaker, t.speaker_is_pseudonym, t.source_title, t.publisher, t.published, t.date, s.url
-        from testimonies t join sources s on s.id = t.source_id where t.id = ?""",
+        """select t.id, p.name, p.is_pseudonym, t.source_title, t.publisher, t.published, t.date, s.url
+        from testimonies t join sources s on s.id = t.source_id join people p on p.id = t.speaker_id
+        where t.id = ?""",
         [testimony_id],
     ).fetchone()
     if row is None:
@@ -1326,7 +1340,10 @@ def citation(conn, testimony_id: str) -> Citation | None:
 
 def speaker_of(conn, testimony_id: str) -> Name | None:
     """The speaker of one testimony."""
-    row = conn.execute("select speaker, speaker_is_pseudonym from testimonies where id = ?", [testimony_id]).fetchone()
+    row = conn.execute(
+        "select p.name, p.is_pseudonym from testimonies t join people p on p.id = t.speaker_id where t.id = ?",
+        [testimony_id],
+    ).fetchone()
     return Name(row[0], bool(row[1])) if row else None
 
 

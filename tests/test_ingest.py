@@ -80,7 +80,16 @@ def test_star_marks_pseudonym_and_bold_does_not(runner, tmp_path):
     ]
     # The same name with and without the flag stays two people.
     assert (
-        len({r["speaker_id"] for r in rows(db, "select speaker_id from testimonies where speaker = 'Ahmetjan'")}) == 2
+        len(
+            {
+                r["speaker_id"]
+                for r in rows(
+                    db,
+                    "select speaker_id from testimonies t join people p on p.id = t.speaker_id where p.name = 'Ahmetjan'",
+                )
+            }
+        )
+        == 2
     )
     assert rows(db, "select note from sources") == [{"note": "*Names have been changed."}]
 

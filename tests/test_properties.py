@@ -114,10 +114,16 @@ def test_ingest_reindex_verify_cycle(tmp_path_factory, sources):
     assert verify_archive(db, index_dir)["ok"]
     pseudonyms = {(t["speaker"].rstrip("*"), t["speaker"].endswith("*")) for d in sources for t in d["testimonies"]}
     stored = {
-        (r["speaker"], bool(r["speaker_is_pseudonym"]))
-        for r in db.query("select speaker, speaker_is_pseudonym from testimonies")
+        (r["name"], bool(r["is_pseudonym"]), r["speaker"])
+        for r in db.query(
+            "select p.name, p.is_pseudonym, t.speaker from testimonies t join people p on p.id = t.speaker_id"
+        )
     }
-    assert stored == {(unicodedata.normalize("NFC", " ".join(n.split())), p) for n, p in pseudonyms}
+    assert {(n, p) for n, p, _ in stored} == {
+        (unicodedata.normalize("NFC", " ".join(n.split())), p) for n, p in pseudonyms
+    }
+    # The browse column (what Datasette exports and facets) prints the name as the archive does.
+    assert all(shown == name + ("*" if flag else "") for name, flag, shown in stored)
     db.close()
 
 

@@ -38,12 +38,15 @@ def speakers(result):
 
 
 def rows_of(archive_path):
-    return rows(
+    found = rows(
         archive_path,
-        """select t.*, group_concat(p.name, '|') as subject_names from testimonies t
+        # The speaker's name as written (the browse column prints a pseudonym with its star).
+        """select t.*, (select name from people where id = t.speaker_id) as speaker_name,
+        group_concat(p.name, '|') as subject_names from testimonies t
         left join testimony_subjects s on s.testimony_id = t.id left join people p on p.id = s.person_id
         group by t.id""",
     )
+    return [dict(row, speaker=row["speaker_name"]) for row in found]
 
 
 def has_word(value, word):
