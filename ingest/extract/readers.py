@@ -312,8 +312,6 @@ def _is_tag_list(tag: Tag) -> bool:
 
 
 def _is_furniture(tag: Tag) -> bool:
-    if tag.attrs is None:
-        return False
     hidden = tag.has_attr("hidden") or tag.get("aria-hidden") == "true"
     return hidden or any(HTML_DROP_CLASS.match(name) for name in tag.get("class") or [])
 
