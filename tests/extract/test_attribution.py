@@ -1,10 +1,8 @@
 """`extract.attribution`: who said each quotation, and a warning where the text does not say."""
 
-from testimony_archive.ingest.extract import (
-    PLACEHOLDER,
-    extract_file,
-    extract_text,
-)
+import pytest
+from testimony_archive.ingest.extract import PLACEHOLDER, extract_file, extract_text
+from testimony_archive.ingest.extract.attribution import Ref, attribution_before, parse_who, speaker_key
 
 from .conftest import fixture, paragraphs
 
@@ -62,4 +60,45 @@ def test_unnamed_speaker_gets_a_placeholder_and_a_warning():
     assert draft.warnings == [
         'line 5: speaker has no name ("a relative of a detained man, who asked not to be named"): speaker is '
         "'UNKNOWN — set before ingesting': \"We are afraid to give our names,\"",
+    ]
+
+
+@pytest.mark.parametrize(
+    "who, inverted, expected",
+    [
+        ("Patime*, whose brother Ablikim* is detained", True, "Patime*"),
+        ("a relative of Ablikim*", True, None),
+        ("In a statement, Jane Doe, its Director", False, "Jane Doe"),
+        ("the sister of Ablikim*", False, None),
+        ("Rights Watch Collective", False, "Rights Watch Collective"),
+    ],
+)
+def test_parse_who_names_the_speaker_or_no_one(who, inverted, expected):
+    ref = parse_who(who, inverted)
+    assert ref == (Ref("name", expected, who) if expected else Ref("unnamed", description=who))
+
+
+def test_pronouns_and_the_organisation():
+    assert parse_who("she", inverted=False) == Ref("pronoun")
+    assert parse_who("the group", inverted=True) == Ref("unnamed", description="the group")
+
+
+def test_attribution_before_needs_a_sentence_that_introduces_the_quotation():
+    assert attribution_before("It was late. In a statement, Jane Doe said:") == Ref(
+        "name", "Jane Doe", "In a statement, Jane Doe"
+    )
+    assert attribution_before("According to Patime*,") == Ref("name", "Patime*", "Patime*")
+    assert attribution_before("Jane Doe spoke. The weather was fine.") is None
+
+
+def test_a_surname_alone_is_the_person_named_in_full_before():
+    assert speaker_key("Doe", {"Jane Doe": None}) == "Jane Doe"
+    assert speaker_key("Patime*", {}) == "Patime"
+
+
+def test_the_organisation_speaks_for_the_publisher():
+    release = "Title\n\n28 August 2025\n\n“Families deserve answers,” the organisation said.\n"
+    draft = extract_text(release, publisher="Rights Watch Collective")
+    assert draft.document["testimonies"] == [
+        {"speaker": "Rights Watch Collective", "role": "organisation", "text": "Families deserve answers."}
     ]

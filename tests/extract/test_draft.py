@@ -2,11 +2,8 @@
 
 import yaml
 from jsonschema import Draft202012Validator
-from testimony_archive.ingest.extract import (
-    draft_to_yaml,
-    extract_file,
-    extract_text,
-)
+from testimony_archive.ingest.extract import Draft, draft_to_yaml, extract_file, extract_text
+from testimony_archive.ingest.extract.draft import in_reading_order
 
 from .conftest import SCHEMA, fixture
 
@@ -65,3 +62,29 @@ def test_repeated_speaker_is_written_without_yaml_aliases():
     written = draft_to_yaml(draft)
     assert "&id" not in written and "*id" not in written
     assert yaml.safe_load(written) == draft.document
+
+
+def test_warnings_about_the_whole_release_come_first_then_by_line():
+    warnings = ["line 9: b", "no title", "line 2: a", "line 10: c", "no date"]
+    assert in_reading_order(warnings) == ["no title", "no date", "line 2: a", "line 9: b", "line 10: c"]
+
+
+def test_yaml_of_a_hand_made_draft():
+    draft = Draft(
+        {"source": {"title": "T", "published": "2017"}, "testimonies": [{"speaker": "Patime*", "text": "a\n\nb"}]},
+        ["line 3: a   warning\nover two lines"],
+    )
+    assert draft_to_yaml(draft, "r.txt") == (
+        "# DRAFT extracted from r.txt by `testimony extract`: review every field before ingesting.\n"
+        "# yaml-language-server: $schema=../schema/source.schema.json\n"
+        "# WARNING: line 3: a warning over two lines\n"
+        "source:\n"
+        "  title: T\n"
+        "  published: '2017'\n"
+        "testimonies:\n"
+        "- speaker: Patime*\n"
+        "  text: |-\n"
+        "    a\n"
+        "\n"
+        "    b\n"
+    )

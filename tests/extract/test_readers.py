@@ -3,11 +3,8 @@
 import json
 
 import pytest
-from testimony_archive.ingest.extract import (
-    ExtractError,
-    extract_file,
-    extract_text,
-)
+from testimony_archive.ingest.extract import ExtractError, extract_file, extract_text
+from testimony_archive.ingest.extract.readers import Block, clean_inline, parse, read_file
 
 from .conftest import fixture, paragraphs
 
@@ -108,3 +105,58 @@ def test_missing_file_raises_extract_error(tmp_path):
 def test_unknown_kind_raises_extract_error():
     with pytest.raises(ExtractError, match="unknown kind 'pdf'"):
         extract_text("Title", kind="pdf")
+
+
+def test_text_blocks_keep_line_numbers_and_drop_pdf_page_furniture():
+    text = "Title\n\nFirst line of a para-\ngraph and re-\neducation\n\nPage 1 of 2\n\fRunning head\n\nsecond page\n"
+    text += "\f Running head\n\n3\n\nend."
+    assert parse(text, "text").blocks == [
+        Block(["Title"], [1]),
+        Block(["First line of a para-", "graph and re-", "education"], [3, 4, 5]),
+        Block(["second page"], [10], after_page_break=True),
+        Block(["end."], [15], after_page_break=True),
+    ]
+
+
+def test_a_hyphen_at_a_line_end_is_kept_when_the_lines_are_joined():
+    block = Block(["First line of a para-", "graph and re-", "education"], [3, 4, 5])
+    assert block.text == "First line of a para-graph and re-education"
+
+
+def test_markdown_blocks_know_headings_and_blockquotes():
+    assert parse("# Head\n\n> quoted\n> more\n\nText with **bold** and \\*star\n", "markdown").blocks == [
+        Block(["Head"], [1], heading=1),
+        Block(["quoted", "more"], [3, 4], in_blockquote=True),
+        Block(["Text with bold and *star"], [6]),
+    ]
+
+
+def test_clean_inline_keeps_the_star_of_a_bold_pseudonym():
+    assert clean_inline("**Patime***") == "Patime*"
+    assert clean_inline("**Patime*** and [\\*\\*Serik\\*\\*](#x) ![img](a.png)", unescape=True) == "Patime* and Serik"
+
+
+def test_html_meta_and_furniture():
+    page = (
+        "<html lang='en'><head><title>T | RWC</title><meta property='og:site_name' content='RWC'>"
+        "<link rel='canonical' href='https://x.org/a'></head><body><nav>Menu</nav>"
+        "<ul class='tags'><li>Detention</li><li>China</li></ul><p>one<br>two</p>"
+        "<div class='share-buttons'>Tweet</div><p hidden>Hidden</p><footer>© 2025 RWC</footer><script>x</script>"
+        "</body></html>"
+    )
+    parsed = parse(page, "html")
+    assert parsed.blocks == [Block(["one", "two"], [1, 2])]
+    assert parsed.meta == {
+        "publisher": "RWC",
+        "url": "https://x.org/a",
+        "title": "T",
+        "language": "en",
+        "footer_lines": ["© 2025 RWC"],
+        "tags": ["Detention", "China"],
+    }
+
+
+def test_read_file_kind_by_suffix_and_utf16(tmp_path):
+    saved = tmp_path / "release.md"
+    saved.write_text("# Title\n", encoding="utf-16")
+    assert read_file(saved) == ("# Title\n", "markdown", None)
