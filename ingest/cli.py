@@ -4,10 +4,8 @@ Exit status: 0 when everything went in, 1 when some input failed (or, for verify
 disagree), 2 for usage errors.
 """
 
-import html
 import json
 import os
-import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -338,11 +336,11 @@ def parse_filters(filters: list[str]) -> dict[str, list[str]]:
     return parsed
 
 
-def snippet_text(snippet: str) -> Text:
-    """The API's HTML snippet as terminal text: marks become bold, entities decode, nothing else is markup."""
-    text = Text()
-    for index, part in enumerate(re.split(r"</?mark>", snippet)):
-        text.append(html.unescape(part), style="bold yellow" if index % 2 else "")
+def snippet_text(hit: dict) -> Text:
+    """A hit's snippet as terminal text, its matched words in bold, from the spans search returns."""
+    text = Text(hit["snippet_text"])
+    for start, end in hit["marks"]:
+        text.stylize("bold yellow", start, end)
     return text
 
 
@@ -377,7 +375,7 @@ def print_results(result: search_api.SearchResult) -> None:
         heading.append(f"{hit['source_title']}, {hit['publisher']}, {hit['published']}", style="italic")
         heading.append(f"  id {hit['id']}", style="dim")
         out.print(heading)
-        out.print(Text("   ") + snippet_text(hit["snippet"]))
+        out.print(Text("   ") + snippet_text(hit))
         for match in hit["matched_names"]:
             out.print(
                 Text(

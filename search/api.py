@@ -28,11 +28,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from testimony_archive.ingest import store
-from testimony_archive.ingest.vocabulary import FACETS, display_name  # noqa: F401 - the plugin's, until it moves
+from testimony_archive.ingest.vocabulary import (  # noqa: F401 - display_name is the plugin's, until it moves
+    FACETS,
+    NO,
+    YES,
+    display_name,
+    yes_or_no,
+)
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
-from whoosh.util.times import long_to_datetime
+from whoosh.qparser import syntax
+from whoosh.qparser.common import attach
+from whoosh.util.times import datetime_to_long, long_to_datetime
 
 from . import index as search_index
 from . import names, snippets
@@ -79,8 +87,11 @@ FILTERS = {
     "tag": ("tag", names.fold),
     "year": ("year", int),
     "language": ("language", str),
-    "pseudonym": ("pseudonym", lambda v: str(v).lower() in ("yes", "true", "1")),
+    "pseudonym": ("pseudonym", yes_or_no),
 }
+# What a pseudonym value may be, in a query (pseudonym:yes) and a filter (pseudonym=yes): anything else is an
+# error, never a silent "no".
+YES_OR_NO = f"pseudonym is yes or no ({', '.join(YES + NO[:-1])} or {NO[-1]})"
 
 FIELD_PREFIX = re.compile(r"(?:(?<=^)|(?<=[\s(]))([A-Za-z_]+):")
 RANGE_TO = re.compile(r"([\[{][^\]}\s]*)\s+to\s+", re.IGNORECASE)
@@ -366,14 +377,11 @@ def _as_date(value, default: datetime.date) -> datetime.date:
 
 
 def _calendar_dates(q):
-    """date:/published: queries as calendar-token terms (see search.index.date_parts)."""
+    """date:/published: queries as calendar-token terms (see search.index.date_parts). Their ranges come
+    from the parser inclusive, in whole days (see `ValuesPlugin`)."""
     if isinstance(q, wq.NumericRange | wq.DateRange) and q.fieldname in DATE_FIELDS:
         start = _as_date(q.start, EARLIEST)
         end = _as_date(q.end, LATEST)
-        if q.startexcl:
-            start += datetime.timedelta(days=1)
-        if q.endexcl:
-            end -= datetime.timedelta(days=1)
         terms = [wq.Term(DATE_FIELDS[q.fieldname], term) for term in calendar_terms(start, end)]
         if not terms:
             return wq.NullQuery
@@ -381,6 +389,91 @@ def _calendar_dates(q):
     if q.is_leaf():
         return q
     return q.apply(_calendar_dates)
+
+
+def _period(field, fieldname: str, text: str) -> tuple[datetime.date, datetime.date]:
+    """The first and last day a date value stands for, read as the parser reads `date:value` (2019:
+    2019-01-01 and 2019-12-31); ValueError for what is no date."""
+    q = field.parse_query(fieldname, text)
+    if getattr(q, "error", None):
+        raise ValueError(str(q.error))
+    if isinstance(q, wq.NumericRange):
+        first, last = long_to_datetime(q.start).date(), long_to_datetime(q.end).date()
+    else:  # a date to the microsecond
+        first = last = q.text.date()
+    return min(max(first, EARLIEST), LATEST), min(max(last, EARLIEST), LATEST)
+
+
+class CalendarRangeNode(syntax.RangeNode):
+    """A date range in whole days, both ends included. An exclusive end leaves out the whole year, month or
+    day it names: date:{2018 TO 2020} is 2019, date:[2018 TO 2020} is 2018 and 2019. (Whoosh's DATETIME
+    drops the braces and would answer 2018 to 2020.)"""
+
+    def __init__(self, node: syntax.RangeNode):
+        super().__init__(node.start, node.end, node.startexcl, node.endexcl)
+        self.fieldname, self.boost = node.fieldname, node.boost
+        self.set_range(getattr(node, "startchar", None), getattr(node, "endchar", None))
+
+    def query(self, parser):
+        field = parser.schema[self.fieldname]
+        first, last = EARLIEST, LATEST
+        try:
+            if self.start:
+                start_first, start_last = _period(field, self.fieldname, self.start)
+                first = start_last + datetime.timedelta(days=1) if self.startexcl else start_first
+            if self.end:
+                end_first, end_last = _period(field, self.fieldname, self.end)
+                last = end_first - datetime.timedelta(days=1) if self.endexcl else end_last
+        except ValueError as error:
+            return attach(wq.error_query(str(error)), self)
+        start = datetime_to_long(datetime.datetime.combine(first, datetime.time.min))
+        end = datetime_to_long(datetime.datetime.combine(last, datetime.time.max))
+        return attach(wq.NumericRange(self.fieldname, start, end, boost=self.boost), self)
+
+
+def _as_word(node, text: str) -> syntax.WordNode:
+    """`text` as an unquoted value of `node`'s field."""
+    word = syntax.WordNode(text)
+    word.fieldname, word.boost = node.fieldname, node.boost
+    return word.set_range(getattr(node, "startchar", None), getattr(node, "endchar", None))
+
+
+class ValuesPlugin(qparser.Plugin):
+    """The values of `date:`, `published:` and `pseudonym:` as the archive means them, where Whoosh's fields
+    would read them otherwise: date ranges in whole periods (`CalendarRangeNode`); a quoted date is the date
+    (date:"2018" is date:2018, where Whoosh looks for the text "2018" and finds nothing); a pseudonym value
+    is one of vocabulary.YES or NO (Whoosh takes any other word for "yes" or "no" without a word)."""
+
+    def filters(self, parser):
+        # After field names are attached to their values (100), before the default fields are (110).
+        return [(self.do_values, 105)]
+
+    def do_values(self, parser, group):
+        for position, node in enumerate(group):
+            fieldname = getattr(node, "fieldname", None)
+            if isinstance(node, syntax.GroupNode):
+                group[position] = self.do_values(parser, node)
+            elif fieldname in DATE_FIELDS and isinstance(node, syntax.RangeNode):
+                group[position] = CalendarRangeNode(node)
+            elif fieldname in DATE_FIELDS and isinstance(node, qparser.PhrasePlugin.PhraseNode):
+                word = _as_word(node, node.text)
+                # Unquoted, a value has no spaces: one with spaces is no date (Whoosh would squeeze them out).
+                group[position] = (
+                    syntax.ErrorNode(f"{node.text!r} is not a date", word) if node.text.split() != [node.text] else word
+                )
+            elif fieldname == "pseudonym":
+                group[position] = _as_word(node, "yes" if _pseudonym_value(node) else "no")
+        return group
+
+
+def _pseudonym_value(node) -> bool:
+    if not isinstance(node, syntax.TextNode):
+        raise SearchError(f"pseudonym takes one value, not a range: {YES_OR_NO}.")
+    written = f'"{node.text}"' if isinstance(node, qparser.PhrasePlugin.PhraseNode) else node.text
+    try:
+        return yes_or_no(node.text)
+    except ValueError:
+        raise SearchError(f"pseudonym:{written}: {YES_OR_NO}.") from None
 
 
 def _name_field_alias(text: str) -> str:
@@ -469,6 +562,7 @@ class Archive:
         parser = qparser.MultifieldParser(DEFAULT_FIELDS + word_fields, schema)
         parser.add_plugin(qparser.FuzzyTermPlugin())
         parser.add_plugin(qparser.FieldAliasPlugin({"tag": ["tags"]}))
+        parser.add_plugin(ValuesPlugin())
         parser.remove_plugin_class(qparser.PlusMinusPlugin)
         return parser
 
@@ -486,6 +580,8 @@ class Archive:
         searcher = self.searcher()
         try:
             q = self._parser(searcher, exact_names).parse(_name_field_alias(text))
+        except SearchError:
+            raise
         except Exception as error:  # noqa: BLE001 - Whoosh raises many kinds; the user gets one line
             raise SearchError(f"Could not understand the query: {error}") from None
         errors = _errors(q)
@@ -511,6 +607,8 @@ class Archive:
                 try:
                     converted = convert(value)
                 except ValueError:
+                    if fieldname == "pseudonym":
+                        raise SearchError(f"{name}={value}: {YES_OR_NO}.") from None
                     raise SearchError(f"{name}={value!r} is not a valid value") from None
                 if fieldname == "year" and not 1000 <= converted <= 9999:
                     raise SearchError(f"{name}={value!r} is not a year")
@@ -645,7 +743,7 @@ class Archive:
             "speaker_is_pseudonym": t.speaker.is_pseudonym,
             "speaker_display": t.speaker.display,
             "role": t.role,
-            "snippet": snippets.snippet(t.text, text_terms, t.language),
+            **_snippet_fields(snippets.snippet(t.text, text_terms, t.language)),
             "source_title": t.source_title,
             "publisher": t.publisher,
             "published": t.published,
@@ -690,6 +788,12 @@ class ArchivePool:
             return getattr(archive, method)(*args, **kwargs)
         finally:
             self._free.put(archive)
+
+
+def _snippet_fields(snippet: snippets.Snippet) -> dict:
+    """A hit's snippet three ways: `snippet` as escaped HTML with `<mark>` (the web's), `snippet_text` and
+    `marks` ([start, end] character spans in it) for any other renderer, such as the CLI's."""
+    return {"snippet": snippet.html(), "snippet_text": snippet.text, "marks": [list(mark) for mark in snippet.marks]}
 
 
 def matched_names(query_words: list[str], testimony: store.Testimony, exact_names: bool) -> list[dict]:

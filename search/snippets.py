@@ -1,14 +1,17 @@
-"""Snippets with the matched words marked, cut from the SQLite text and HTML-escaped.
+"""Snippets with the matched words marked, cut from the SQLite text: plain text and match spans.
 
 Whoosh's highlighter re-analyzes each hit's whole text through the field's analyzer chain, which
 costs milliseconds a hit. This walks the text's words once and asks two cached questions of each:
 does its folded form, or its stem in the text's language, match a term the hit matched? The words
 are the analyzer's (search.index.TOKEN_PATTERN), folded and stemmed the same way, so what is marked
-is what matched. Everything outside the marks is escaped: a testimony holding markup stays inert.
+is what matched. `Snippet.html` escapes everything outside the marks: a testimony holding markup stays
+inert; the CLI renders the same spans as terminal text.
 """
 
 import html
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from . import index as search_index
 
@@ -57,28 +60,68 @@ def _window(text: str, start: int, size: int) -> tuple[int, int]:
     return start, end
 
 
-def _render(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
-    out, position = [], start
-    for span_start, span_end in spans:
-        if span_end <= start or span_start >= end:
-            continue
-        span_start, span_end = max(span_start, start), min(span_end, end)
-        out.append(html.escape(text[position:span_start], quote=False))
-        out.append("<mark>" + html.escape(text[span_start:span_end], quote=False) + "</mark>")
-        position = span_end
-    out.append(html.escape(text[position:end], quote=False))
-    return ("… " if start > 0 else "") + "".join(out).strip() + (" …" if end < len(text) else "")
+@dataclass(frozen=True)
+class Snippet:
+    """Plain text cut from a testimony and the character spans of the words that matched in it. The CLI
+    (rich) and the web (HTML, through `html`) both render it from these spans."""
+
+    text: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+    def __add__(self, other: "Snippet") -> "Snippet":
+        shift = len(self.text)
+        return Snippet(self.text + other.text, self.marks + tuple((s + shift, e + shift) for s, e in other.marks))
+
+    def parts(self) -> Iterator[tuple[str, bool]]:
+        """The text in order, as (piece, matched) pairs."""
+        position = 0
+        for start, end in self.marks:
+            if start > position:
+                yield self.text[position:start], False
+            yield self.text[start:end], True
+            position = end
+        if position < len(self.text):
+            yield self.text[position:], False
+
+    def html(self) -> str:
+        """Escaped HTML in which `<mark>` is the only markup: a testimony holding markup stays inert."""
+        return "".join(
+            f"<mark>{html.escape(piece, quote=False)}</mark>" if matched else html.escape(piece, quote=False)
+            for piece, matched in self.parts()
+        )
 
 
-def snippet(text: str, terms: dict[str, set[str]], language: str | None) -> str:
+ELLIPSIS_BEFORE, ELLIPSIS_AFTER = "… ", " …"
+
+
+def _fragment(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> Snippet:
+    """text[start:end] without its outer spaces, with the spans inside it, and an ellipsis for each cut."""
+    middle = text[start:end]
+    stripped = middle.strip()
+    offset = start + len(middle) - len(middle.lstrip())
+    marks = tuple(
+        (max(s, offset) - offset, min(e, offset + len(stripped)) - offset)
+        for s, e in spans
+        if e > offset and s < offset + len(stripped)
+    )
+    before = Snippet(ELLIPSIS_BEFORE if start > 0 else "")
+    return before + Snippet(stripped, marks) + Snippet(ELLIPSIS_AFTER if end < len(text) else "")
+
+
+def snippet(text: str, terms: dict[str, set[str]], language: str | None) -> Snippet:
     """Up to two fragments around the matches (the opening of the text when nothing matched)."""
     spans = matched_spans(text, terms, language)
     if not spans:
-        return _render(text, *_window(text, 0, SNIPPET_CHARS), [])
+        return _fragment(text, *_window(text, 0, SNIPPET_CHARS), [])
     start, end = _window(text, max(0, spans[0][0] - CONTEXT_BEFORE), SNIPPET_CHARS)
-    fragments = [_render(text, start, end, spans)]
+    found = _fragment(text, start, end, spans)
     later = [span for span in spans if span[0] >= end]
     if later:
         more_start, more_end = _window(text, max(end, later[0][0] - CONTEXT_BEFORE // 2), SECOND_FRAGMENT_CHARS)
-        fragments.append(_render(text, more_start, more_end, spans))
-    return " ".join(fragments).replace(" … … ", " … ")
+        more = _fragment(text, more_start, more_end, spans)
+        if found.text.endswith(ELLIPSIS_AFTER) and more.text.startswith(ELLIPSIS_BEFORE):
+            # One ellipsis where the two fragments meet, not two.
+            cut = len(ELLIPSIS_BEFORE)
+            more = Snippet(more.text[cut:], tuple((s - cut, e - cut) for s, e in more.marks))
+        found = found + Snippet(" ") + more
+    return found
