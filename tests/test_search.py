@@ -299,3 +299,23 @@ def test_a_page_past_the_end_is_the_last_page(archive):
 
 def test_range_keyword_is_case_insensitive(archive):
     assert archive.search("date:[2024 to 2025]").total == archive.search("date:[2024 TO 2025]").total > 0
+
+
+def test_snippet_spans_point_at_the_matched_words_and_the_text_stays_verbatim():
+    from testimony_archive.search.snippets import snippet
+
+    text = "They said … … nothing. " + "Filler words here. " * 30 + "The <b>guards</b> came at night … … and left."
+    found = snippet(text, {"text": {"guards", "said"}}, None)
+    assert [found.text[s:e] for s, e in found.marks] == ["said", "guards"]
+    # The testimony's own " … … " is kept; the only ellipses added are where the text was cut.
+    assert "said … … nothing" in found.text and "night … … and" in found.text
+    assert found.html().count("<mark>") == 2 and "&lt;b&gt;<mark>guards</mark>&lt;/b&gt;" in found.html()
+    assert "<b>" not in found.html()
+
+
+def test_cli_marks_come_from_the_spans(runner, archive_path):
+    result = runner.invoke(app, ["search", "prison", "--db", str(archive_path), "--json"])
+    for hit in json.loads(result.output)["hits"]:
+        marked = [hit["snippet_text"][s:e] for s, e in hit["marks"]]
+        assert marked and all(fold(word).startswith("prison") for word in marked)
+        assert hit["snippet"].count("<mark>") == len(marked)
