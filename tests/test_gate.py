@@ -27,6 +27,7 @@ from datasette_auth_passwords.utils import hash_password
 from testimony_archive.ingest import privacy, store
 from testimony_archive.ingest.cli import app
 from testimony_archive.search import plugin
+from testimony_archive.search.plugin import gate
 from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
 from .conftest import fixture, free_port, wait_for_server
@@ -153,7 +154,7 @@ def archives(tmp_path_factory):
 
 
 async def test_archive_kind_agrees_with_the_store(archives, tmp_path):
-    """The plugin asks sqlite_master itself (one query, per request): it must say what the store says."""
+    """The gate asks on Datasette's connection (once per request): it must say what the store says."""
     full, public = archives
     empty, other = tmp_path / "empty.db", tmp_path / "other.db"
     sqlite3.connect(empty).close()
@@ -161,7 +162,7 @@ async def test_archive_kind_agrees_with_the_store(archives, tmp_path):
         conn.execute("create table notes (id integer primary key, text text)")
     datasette = Datasette([str(full), str(public), str(empty), str(other)])
     for path, expected in ((full, "full"), (public, "public"), (empty, None), (other, None)):
-        assert await plugin.archive_kind(datasette.get_database(path.stem)) == expected, path
+        assert await gate.archive_kind(datasette.get_database(path.stem)) == expected, path
         archive = sqlite_utils.Database(path)
         assert store.archive_kind(archive) == expected, path
         archive.close()

@@ -32,6 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from testimony_archive.ingest import load, privacy, store
 from testimony_archive.search import hardening, plugin
+from testimony_archive.search.plugin import cells, gate
 from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
 from .conftest import DATA, ROOT, free_port, wait_for_server
@@ -360,7 +361,7 @@ async def test_an_unexpected_error_is_a_500_with_one_line_and_nothing_on_the_pag
     async def broken(*args):
         raise RuntimeError("boom\n\x1b[31mforged log line")
 
-    monkeypatch.setattr(plugin, "citation", broken)  # called for the citation on a testimony's page
+    monkeypatch.setattr(cells, "citation", broken)  # called for the citation on a testimony's page
     response = await datasette.client.get(f"/{DB}/testimonies/{testimony_id}")
     assert response.status_code == 500 and response.headers["content-type"].startswith("text/html")
     assert "boom" not in response.text and "Internal error" in response.text
@@ -376,7 +377,7 @@ async def test_an_error_outside_datasette_is_a_500_with_one_line(public, monkeyp
     def broken(datasette):
         raise OSError("disk\ngone")
 
-    monkeypatch.setattr(plugin, "_replaced_files", broken)
+    monkeypatch.setattr(gate, "replaced_files", broken)
     response = await datasette.client.get(f"/{DB}/testimonies")
     assert response.status_code == 500 and "disk" not in response.text
     assert log_lines(capsys, caplog) == [f"testimony: 500 GET /{DB}/testimonies: OSError: disk\\ngone"]

@@ -1,0 +1,93 @@
+"""The Datasette plugin: our Whoosh search inside Datasette. The hooks, each handing its work to a module
+beside it:
+
+- searching: `?_search=` on the testimonies table, through `search.api`;
+- pages: the `/-/search` page;
+- cells: pseudonym markers, people's labels, private fields, the citation on a testimony's page;
+- gate: while any database it serves is a full archive, Datasette answers 403 to everyone but the
+  archivist, however it was started (`datasette archive.db`, `testimony serve`, `Datasette([...])`);
+- search.hardening: no 500 for a bad request, one log line per error, formula-safe CSV, limited logins.
+
+Datasette finds `templates/` beside this file itself (a plugin that is a package).
+"""
+
+from datasette import hookimpl
+
+from .. import hardening
+from . import cells, gate, pages, searching
+
+# Imported from here by `testimony serve` (search.serve) and the query budget's tests.
+from .gate import ARCHIVIST, PASSWORD_ENV  # noqa: F401
+from .searching import pool_for  # noqa: F401
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    return searching.table_search(request, database, table, datasette)
+
+
+@hookimpl(specname="filters_from_request")
+def facets_on_real_columns(request, database, table, datasette):
+    """`?_facet=` on a column the table lacks: a 400 before Datasette runs (and logs) the facet's SQL."""
+    return hardening.facet_columns_checked(request, database, table, datasette)
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    if table != searching.TABLE:
+        return {}
+    if view_name == "table":
+        return searching.table_vars(request)
+    if view_name == "row" and request is not None:
+        return cells.row_vars(datasette, database, request)
+    return {}
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    return cells.render_cell(row, value, column, table, database, datasette)
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    return cells.labels(datasette)
+
+
+@hookimpl
+def register_routes():
+    return [(pages.ROUTE, pages.search_page)]
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    return [{"href": datasette.urls.path(pages.PATH), "label": "Search testimonies"}]
+
+
+@hookimpl(trylast=True)
+def permission_allowed(datasette, actor, action, resource):
+    """trylast: Datasette keeps the last answer that is not None, so the gate's refusal overrides `allow`
+    blocks, `--root` and other plugins. For the archivist it has no opinion, and the usual rules apply."""
+    return lambda: gate.allowed(datasette, actor)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return lambda app: gate.wrap(datasette, app)
+
+
+@hookimpl(wrapper=True)
+def handle_exception(datasette, request, exception):
+    """Every error answered as a 404, a 400 or a 500 with one line in the log (search.hardening).
+
+    A wrapper, because Datasette awaits every handler's answer: its default one, left in the list,
+    would print a traceback with the local variables of every frame, for a 404 too. `--pdb` keeps it.
+    """
+    answers = yield
+    if datasette.pdb:
+        return answers
+    return [hardening.error_response(datasette, request, exception)]
+
+
+@hookimpl
+def startup(datasette):
+    return lambda: gate.on_startup(datasette)

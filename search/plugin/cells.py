@@ -1,0 +1,143 @@
+"""How the archive's values look on Datasette's pages: a pseudonym marker beside every pseudonymous
+name, a person's label with its star, private fields decrypted for the archivist's eyes only, and the
+ready-to-copy citation on each testimony's row page.
+
+Every name and flag is read through the store (`ingest.store`), on Datasette's connection
+(`execute_fn`); everything rendered goes through `markupsafe.escape`.
+"""
+
+import os
+import sqlite3
+import urllib.parse
+from functools import lru_cache
+
+from datasette.utils import tilde_decode
+from markupsafe import Markup, escape
+from testimony_archive.ingest import crypto, store
+from testimony_archive.ingest.vocabulary import PSEUDONYM_MARK
+
+from .searching import TABLE
+
+PSEUDONYM_TITLE = "Pseudonym: the name was changed to protect the person"
+PEOPLE = "people"
+SUBJECTS = "testimony_subjects"
+PRIVATE_FIELDS = "private_fields"
+FERNET_PREFIX = "gAAAA"  # how every Fernet token begins (its version byte and timestamp, base64)
+# Names shown as text, and the columns holding a person's id (shown as a link to the person).
+NAME_COLUMNS = {(TABLE, "speaker"), (PEOPLE, "name")}
+PERSON_COLUMNS = {(TABLE, "speaker_id"), (SUBJECTS, "person_id")}
+
+
+def marker() -> Markup:
+    return Markup('<abbr class="pseudonym" title="{}">{}</abbr>').format(PSEUDONYM_TITLE, PSEUDONYM_MARK)
+
+
+def pseudonym_name(name, is_pseudonym) -> Markup:
+    return escape(name) + marker() if is_pseudonym else escape(name)
+
+
+async def ask(datasette, database: str, question, *args):
+    """One of the store's read functions, on Datasette's connection to `database`."""
+    return await datasette.get_database(database).execute_fn(lambda conn: question(conn, *args))
+
+
+def render_cell(row, value, column, table, database, datasette):
+    if value is None:
+        return None
+    if isinstance(value, dict):  # a foreign key Datasette has already expanded to {"value", "label"}
+        value = value.get("value")
+    if table == PRIVATE_FIELDS and column == "value" and str(value).startswith(FERNET_PREFIX):
+        # Only a full archive has this table, and the gate shows it to the archivist alone. Encrypted at
+        # rest, shown in clear on the page when this server holds the archive key; never in JSON or CSV.
+        return private_value(value)
+    if (table, column) in NAME_COLUMNS:
+
+        async def name_cell():
+            person = await name_of(datasette, database, table, row, value)
+            return pseudonym_name(value, person.is_pseudonym) if person else None
+
+        return name_cell
+    if (table, column) in PERSON_COLUMNS:
+
+        async def person_cell():
+            person = await name_of(datasette, database, table, row, value)
+            if person is None:
+                return None
+            url = datasette.urls.row(database, PEOPLE, value)
+            return Markup('<a href="{}">{}</a>').format(url, pseudonym_name(person.name, person.is_pseudonym))
+
+        return person_cell
+    return None
+
+
+async def name_of(datasette, database, table, row, value) -> store.Name | None:
+    """Who a cell names: the row's own flag, else looked up. A page can leave the flag out (?_col=speaker,
+    ?_nocol=...): then it is looked up, so the marker is never dropped."""
+    keys = set(row.keys())  # a sqlite3.Row: `in row` would test its values
+    flags = {TABLE: ("speaker", "speaker_is_pseudonym"), PEOPLE: ("name", "is_pseudonym")}.get(table)
+    if flags and set(flags) <= keys:
+        return store.Name(row[flags[0]], bool(row[flags[1]]))
+    if table == TABLE:
+        if "id" in keys:
+            return await ask(datasette, database, store.speaker_of, row["id"])
+        return await ask(datasette, database, store.person, value)
+    if table == PEOPLE:
+        return await ask(datasette, database, store.person, row["id"]) if "id" in keys else None
+    return await ask(datasette, database, store.person, value)
+
+
+def private_value(token: str) -> Markup:
+    try:
+        key = crypto.load_key()
+        return escape(key.decrypt(token)) if key else Markup("<em>encrypted (no archive key on this server)</em>")
+    except crypto.KeyProblem:
+        return Markup("<em>encrypted with another key</em>")
+
+
+async def citation(datasette, database_name, pks) -> store.Citation | None:
+    """The citation of the testimony a row page shows (its `pks` as they appear in the URL)."""
+    if not pks:
+        return None
+    return await ask(datasette, database_name, store.citation, tilde_decode(pks))
+
+
+def row_vars(datasette, database, request):
+    """A testimony's row page: its citation."""
+
+    async def inner():
+        return {"testimony_citation": await citation(datasette, database, request.url_vars.get("pks"))}
+
+    return inner
+
+
+def labels(datasette) -> dict | None:
+    """A person's label is the name as the archive prints it (`Patime*`): Datasette shows the label in
+    expanded foreign keys, their facets and the JSON and CSV exports with `_labels`, and would otherwise
+    pick `name` and drop the pseudonym's star. Given for every archive served, with or without the
+    project's metadata.yml."""
+    labelled = [name for name, db in datasette.databases.items() if people_have_display_name(db.path)]
+    if not labelled:
+        return None
+    people = {"tables": {PEOPLE: {"label_column": "display_name"}}}
+    return {"databases": dict.fromkeys(labelled, people)}
+
+
+def people_have_display_name(path) -> bool:
+    """Asked of the file (Datasette's get_metadata hook cannot wait for a query), once per change of it."""
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except (OSError, TypeError):
+        return False
+    return _display_name_column(str(path), stamp)
+
+
+@lru_cache(maxsize=64)
+def _display_name_column(path: str, stamp: int) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
+        try:
+            return store.people_have_display_name(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False

@@ -1,0 +1,181 @@
+"""The `/-/search` page (and `/-/search.json`): ranked hits with highlighted snippets, clickable facets,
+pagination and the name-variant explanation, each hit linking to its row.
+
+`search_page` reads the request, runs the search, then builds the links (hits, facets, pages) and
+answers JSON or HTML; each step is a function of its own.
+"""
+
+import urllib.parse
+from dataclasses import dataclass, field
+
+from datasette.utils.asgi import Response
+from markupsafe import Markup
+from testimony_archive.ingest.vocabulary import FACETS, truthy
+
+from .. import api as search_api
+from .cells import PSEUDONYM_TITLE
+from .searching import TABLE, archive_database, run_search
+
+PATH = "/-/search"
+ROUTE = r"^/-/search(?P<format>\.json)?$"
+TEMPLATE = "testimony_search.html"
+FACET_VALUES_SHOWN = 15
+RETRY_AFTER = "2"  # seconds: busy or rebuilding, worth asking again soon
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a request to the search page asks for."""
+
+    database: str | None
+    text: str
+    filters: dict[str, list[str]]
+    exact_names: bool
+    sort: str
+    page: str
+    size: str
+    as_json: bool
+
+    def link_params(self) -> dict:
+        """The query string every link on the page keeps."""
+        return {
+            "q": self.text,
+            "sort": self.sort if self.sort != "relevance" else None,
+            "exact_names": "1" if self.exact_names else None,
+            **self.filters,
+        }
+
+
+@dataclass
+class Answer:
+    """What the search gave: a result, or an error and its status."""
+
+    result: search_api.SearchResult | None = None
+    error: str | None = None
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+
+
+def parse_request(request, datasette) -> Asked:
+    args = request.args
+    database_name, _ = archive_database(datasette, args.get("db"))
+    return Asked(
+        database=database_name,
+        text=args.get("q", ""),
+        filters={name: args.getlist(name) for name in FACETS if args.getlist(name)},
+        exact_names=truthy(args.get("exact_names")),
+        sort=args.get("sort", "relevance"),
+        page=args.get("page", "1") or "1",
+        size=args.get("size", "") or str(search_api.DEFAULT_PAGE_SIZE),
+        as_json=request.url_vars.get("format") == ".json",
+    )
+
+
+async def check_permissions(datasette, request, database_name: str | None) -> None:
+    """A custom route is not covered by Datasette's permission checks: make the same ones its tables get."""
+    if database_name is None:
+        return
+    await datasette.ensure_permissions(
+        request.actor, [("view-table", (database_name, TABLE)), ("view-database", database_name), "view-instance"]
+    )
+
+
+async def search(datasette, asked: Asked) -> Answer:
+    if asked.database is None:
+        return Answer(error="No archive is being served.", status=404)
+    try:
+        result = await run_search(
+            datasette,
+            asked.database,
+            "search",
+            asked.text,
+            filters=asked.filters,
+            sort=asked.sort,
+            page=int(asked.page),
+            page_size=int(asked.size),
+            exact_names=asked.exact_names,
+        )
+    except search_api.SearchError as error:
+        return Answer(error=str(error), status=400)
+    except ValueError:
+        return Answer(error="Page and size must be whole numbers.", status=400)
+    except (FileNotFoundError, search_api.SearchBusy) as error:
+        return Answer(error=str(error), status=503, headers={"Retry-After": RETRY_AFTER})
+    for hit in result.hits:
+        hit["url"] = datasette.urls.row(asked.database, TABLE, hit["id"])
+    return Answer(result=result)
+
+
+def search_url(datasette, params: dict) -> str:
+    flat = [
+        (name, value)
+        for name, values in params.items()
+        for value in (values if isinstance(values, list) else [values])
+        if value not in (None, "")
+    ]
+    return datasette.urls.path(PATH) + ("?" + urllib.parse.urlencode(flat) if flat else "")
+
+
+def facet_links(datasette, asked: Asked, result) -> list[dict]:
+    """Each facet's first values, each linking to the search narrowed by it (or widened, if chosen)."""
+    facets = []
+    for name, counts in result.facets.items():
+        chosen_values = asked.filters.get(name, [])
+        items = []
+        for value, count in list(counts.items())[:FACET_VALUES_SHOWN]:
+            chosen = value in chosen_values
+            values = [v for v in chosen_values if v != value] if chosen else [*chosen_values, value]
+            url = search_url(datasette, {**asked.link_params(), name: values, "page": None})
+            items.append({"value": value, "count": count, "selected": chosen, "url": url})
+        facets.append({"name": name, "items": items})
+    return facets
+
+
+def page_links(datasette, asked: Asked, result) -> dict:
+    pages = {}
+    if result.page > 1:
+        pages["previous"] = search_url(datasette, {**asked.link_params(), "page": str(result.page - 1)})
+    if result.page < result.pages:
+        pages["next"] = search_url(datasette, {**asked.link_params(), "page": str(result.page + 1)})
+    return pages
+
+
+def json_response(answer: Answer) -> Response:
+    body = {"ok": answer.error is None, "error": answer.error}
+    if answer.result is not None:
+        body.update(answer.result.to_dict())
+    return Response.json(body, status=answer.status, headers=answer.headers)
+
+
+async def html_response(datasette, request, asked: Asked, answer: Answer) -> Response:
+    result = answer.result
+    table_url = datasette.urls.table(asked.database, TABLE) if asked.database else None
+    if table_url and asked.text:
+        table_url += "?" + urllib.parse.urlencode({"_search": asked.text})
+    context = {
+        "q": asked.text,
+        "sort": asked.sort,
+        "exact_names": asked.exact_names,
+        "filters": asked.filters,
+        "result": result,
+        # Snippets were escaped by search.api.MarkFormatter; <mark> is their only markup.
+        "hits": [dict(hit, snippet=Markup(hit["snippet"])) for hit in (result.hits if result else [])],  # noqa: S704
+        "facets": facet_links(datasette, asked, result) if result else [],
+        "pages": page_links(datasette, asked, result) if result else {},
+        "error": answer.error,
+        "json_url": datasette.urls.path(PATH + ".json") + ("?" + request.query_string if request.query_string else ""),
+        "table_url": table_url,
+        "clear_url": search_url(datasette, {"q": asked.text}),
+        "pseudonym_title": PSEUDONYM_TITLE,
+    }
+    page = await datasette.render_template(TEMPLATE, context, request=request)
+    return Response.html(page, status=answer.status, headers=answer.headers)
+
+
+async def search_page(request, datasette):
+    asked = parse_request(request, datasette)
+    await check_permissions(datasette, request, asked.database)
+    answer = await search(datasette, asked)
+    if asked.as_json:
+        return json_response(answer)
+    return await html_response(datasette, request, asked, answer)

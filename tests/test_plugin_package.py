@@ -1,0 +1,51 @@
+"""The plugin is a package Datasette loads as it is: its templates found without help, shipped in the
+wheel, and no SQL of its own against the archive (it asks the store)."""
+
+import fnmatch
+import re
+import tomllib
+
+from datasette.app import Datasette
+from testimony_archive.ingest import store
+from testimony_archive.search import plugin
+
+from .conftest import ROOT
+
+PACKAGE = "testimony_archive.search.plugin"
+FOLDER = ROOT / "search" / "plugin"
+
+
+async def test_datasette_finds_the_plugins_templates_itself():
+    datasette = Datasette([])
+    plugins = (await datasette.client.get("/-/plugins.json")).json()
+    ours = [entry for entry in plugins if "filters_from_request" in entry["hooks"] and "render_cell" in entry["hooks"]]
+    assert len(ours) == 1 and ours[0]["templates"] is True, plugins
+    assert "prepare_jinja2_environment" not in ours[0]["hooks"]
+    for name in ("row.html", "table.html", "testimony_search.html"):
+        assert datasette.jinja_env.get_template(name).filename == str(FOLDER / "templates" / name)
+
+
+def test_the_templates_are_in_the_package_data():
+    """What `pip wheel .` ships (checked by hand: the wheel holds testimony_archive/search/plugin/templates/)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert PACKAGE in config["packages"]
+    assert config["package-dir"]["testimony_archive.search"] == "search"
+    patterns = config["package-data"][PACKAGE]
+    templates = [path.relative_to(FOLDER).as_posix() for path in (FOLDER / "templates").rglob("*") if path.is_file()]
+    assert templates
+    for template in templates:
+        assert any(fnmatch.fnmatch(template, pattern) for pattern in patterns), template
+
+
+def test_the_plugin_names_no_archive_table_in_sql():
+    tables = "|".join(re.escape(name) for name in store.TABLES)
+    sql = re.compile(rf"\b(from|join|into|update)\s+[\"\[`]?({tables})\b|table_info\W+({tables})\b", re.IGNORECASE)
+    for module in FOLDER.glob("*.py"):
+        source = module.read_text(encoding="utf-8")
+        assert not sql.search(source), (module.name, sql.search(source).group(0))
+        assert "sqlite_master" not in source, module.name
+
+
+def test_the_hooks_are_in_the_packages_init():
+    hooks = {name for name in dir(plugin) if hasattr(getattr(plugin, name), "datasette_impl")}
+    assert {"render_cell", "permission_allowed", "asgi_wrapper", "register_routes", "startup"} <= hooks
