@@ -33,7 +33,11 @@ def marker() -> Markup:
 
 
 def pseudonym_name(name, is_pseudonym) -> Markup:
-    return escape(name) + marker() if is_pseudonym else escape(name)
+    """A name with the marker after it if it is a pseudonym's. A name already printed with its star (the
+    testimonies table's `speaker` column) gets the marker in place of the star."""
+    if not is_pseudonym:
+        return escape(name)
+    return escape(str(name).removesuffix(PSEUDONYM_MARK)) + marker()
 
 
 async def ask(datasette, database: str, question, *args):
