@@ -6,10 +6,13 @@ import io
 import json
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
+from datasette.utils import await_me_maybe
 from testimony_archive.ingest import load, privacy, store
+from testimony_archive.search import plugin
 from testimony_archive.search.serve import make_datasette
 
 from .conftest import DATA, FACET_NAMES, fixture, rows
@@ -266,3 +269,50 @@ async def test_field_names_are_case_insensitive(datasette, query):
 async def test_bad_year_filter_is_a_clear_error(datasette, value):
     data = (await get(datasette, f"/-/search.json?q=prison&year={value}", status=400)).json()
     assert "is not a" in data["error"]
+
+
+MARKER = '<abbr class="pseudonym" title="Pseudonym: the name was changed to protect the person">*</abbr>'
+
+
+@pytest.mark.parametrize(
+    "url, name",
+    [
+        (f"/{DB}/testimonies_by_speaker?name=Patime", "Patime"),
+        (f"/{DB}/testimonies_about_person?name=Ablikim", "Ablikim"),
+        (f"/{DB}/testimonies_by_date?from=2025-08&to=2025-08", "Patime"),
+    ],
+)
+async def test_a_query_page_marks_a_name_its_flag_stands_beside(datasette, url, name):
+    page = (await get(datasette, url)).text
+    assert f">{name}{MARKER}</td>" in page
+    assert f">{name}</td>" not in page
+
+
+def row_of(archive_path, sql):
+    """One row as Datasette hands it to render_cell (a sqlite3.Row), with only the columns `sql` selects."""
+    conn = sqlite3.connect(archive_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql).fetchone()
+    finally:
+        conn.close()
+
+
+async def speaker_cell(datasette, row):
+    rendered = plugin.render_cell(
+        row=row, value=row["speaker"], column="speaker", table="testimonies", database=DB, datasette=datasette
+    )
+    return str(await await_me_maybe(rendered))
+
+
+PATIME = "from testimonies t join people p on p.id = t.speaker_id where p.name = 'Patime' and p.is_pseudonym"
+
+
+async def test_the_speaker_keeps_its_marker_in_a_row_without_its_id(datasette, archive_path):
+    # Only the speaker's id to go by: the person it names.
+    row = row_of(archive_path, f"select t.speaker, t.speaker_id {PATIME}")
+    assert await speaker_cell(datasette, row) == f"Patime{MARKER}"
+    real = row_of(archive_path, "select speaker, speaker_id from testimonies where not speaker_is_pseudonym")
+    assert await speaker_cell(datasette, real) == html.escape(real["speaker"])
+    # Nothing to go by: when in doubt the archive marks.
+    assert await speaker_cell(datasette, row_of(archive_path, f"select t.speaker {PATIME}")) == f"Patime{MARKER}"

@@ -26,6 +26,7 @@ FERNET_PREFIX = "gAAAA"  # how every Fernet token begins (its version byte and t
 # Names shown as text, and the columns holding a person's id (shown as a link to the person).
 NAME_COLUMNS = {(TABLE, "speaker"), (PEOPLE, "name")}
 PERSON_COLUMNS = {(TABLE, "speaker_id"), (SUBJECTS, "person_id")}
+UNKNOWN = store.Name("", True)  # a name nothing identifies: marked (see name_of)
 
 
 def marker() -> Markup:
@@ -50,6 +51,8 @@ def render_cell(row, value, column, table, database, datasette):
         return None
     if isinstance(value, dict):  # a foreign key Datasette has already expanded to {"value", "label"}
         value = value.get("value")
+    if table is None:  # a query's page: the flag, if any, sits beside the name
+        return flagged_name(row, value, column)
     if table == PRIVATE_FIELDS and column == "value" and str(value).startswith(FERNET_PREFIX):
         # Only a full archive has this table, and the gate shows it to the archivist alone. Encrypted at
         # rest, shown in clear on the page when this server holds the archive key; never in JSON or CSV.
@@ -57,15 +60,14 @@ def render_cell(row, value, column, table, database, datasette):
     if (table, column) in NAME_COLUMNS:
 
         async def name_cell():
-            person = await name_of(datasette, database, table, row, value)
-            return pseudonym_name(value, person.is_pseudonym) if person else None
+            return pseudonym_name(value, (await name_of(datasette, database, table, row, value)).is_pseudonym)
 
         return name_cell
     if (table, column) in PERSON_COLUMNS:
 
         async def person_cell():
-            person = await name_of(datasette, database, table, row, value)
-            if person is None:
+            person = await name_of(datasette, database, table, row, value, person_id=value)
+            if person is UNKNOWN:
                 return None
             url = datasette.urls.row(database, PEOPLE, value)
             return Markup('<a href="{}">{}</a>').format(url, pseudonym_name(person.name, person.is_pseudonym))
@@ -74,20 +76,41 @@ def render_cell(row, value, column, table, database, datasette):
     return None
 
 
-async def name_of(datasette, database, table, row, value) -> store.Name | None:
-    """Who a cell names: the row's own flag, else looked up. A page can leave the flag out (?_col=speaker,
-    ?_nocol=...): then it is looked up, so the marker is never dropped."""
+async def name_of(datasette, database, table, row, value, person_id=None) -> store.Name:
+    """Who a cell names, by the surest key the row has: its own flag, the person's id, the testimony's id.
+
+    A page may leave any column out (`?_col=speaker`, `?_nocol=speaker_is_pseudonym`, `?_facet=...`);
+    Datasette keeps the primary key in every row of a table page, so the testimony's or the person's id
+    is always there in practice. A row with no key at all, or a key the archive no longer holds, names
+    somebody the archive cannot tell: UNKNOWN, which is marked. When in doubt the archive marks: a real
+    name shown with a pseudonym's star misleads less than a pseudonym shown as a real name."""
     keys = set(row.keys())  # a sqlite3.Row: `in row` would test its values
     flags = {TABLE: ("speaker", "speaker_is_pseudonym"), PEOPLE: ("name", "is_pseudonym")}.get(table)
     if flags and set(flags) <= keys:
         return store.Name(row[flags[0]], bool(row[flags[1]]))
-    if table == TABLE:
-        if "id" in keys:
-            return await ask(datasette, database, store.speaker_of, row["id"])
-        return await ask(datasette, database, store.person, value)
-    if table == PEOPLE:
-        return await ask(datasette, database, store.person, row["id"]) if "id" in keys else None
-    return await ask(datasette, database, store.person, value)
+    if person_id is None and table == PEOPLE and "id" in keys:
+        person_id = row["id"]
+    if person_id is None and table == TABLE and "speaker_id" in keys:
+        person_id = row["speaker_id"]["value"] if isinstance(row["speaker_id"], dict) else row["speaker_id"]
+    if person_id is not None:
+        found = await ask(datasette, database, store.person, person_id)
+    elif table == TABLE and "id" in keys:
+        found = await ask(datasette, database, store.speaker_of, row["id"])
+    else:
+        found = None
+    return found or UNKNOWN
+
+
+def flagged_name(row, value, column):
+    """A name on a query's page (a canned query, ?sql=) is marked when the query has its flag beside it:
+    `speaker` by `speaker_is_pseudonym`, `subject` by `subject_is_pseudonym`, a person's `name` by
+    `is_pseudonym`."""
+    keys = set(row.keys())
+    candidates = [f"{column}_is_pseudonym"] + (["is_pseudonym"] if column == "name" else [])
+    flag = next((name for name in candidates if name in keys), None)
+    if flag is None or not isinstance(value, str):
+        return None
+    return pseudonym_name(value, row[flag])
 
 
 def private_value(token: str) -> Markup:
