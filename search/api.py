@@ -196,6 +196,10 @@ def bound_expansions(q, reader, budget: Budget):
             expanded = sum(1 for _ in itertools.islice(leaf._btexts(reader), budget.max_expansion + 1))
             if expanded > budget.max_expansion:
                 words = f"{budget.max_expansion} word{'s' if budget.max_expansion != 1 else ''}"
+                if isinstance(leaf, wq.TermRange):  # a range of words (text:[a TO b]) has no text of its own
+                    start, end = f"{leaf.start} " if leaf.start else "", f" {leaf.end}" if leaf.end else ""
+                    written = f"{'{' if leaf.startexcl else '['}{start}TO{end}{'}' if leaf.endexcl else ']'}"
+                    raise QueryTooCostly(f"The range {written} stands for more than {words} in the archive: narrow it.")
                 raise QueryTooCostly(
                     f"{leaf.text}{'*' if isinstance(leaf, wq.Prefix) else ''} stands for more than {words} in the "
                     "archive: add letters."
@@ -442,7 +446,7 @@ class ValuesPlugin(qparser.Plugin):
     """The values of `date:`, `published:` and `pseudonym:` as the archive means them, where Whoosh's fields
     would read them otherwise: date ranges in whole periods (`CalendarRangeNode`); a quoted date is the date
     (date:"2018" is date:2018, where Whoosh looks for the text "2018" and finds nothing); a pseudonym value
-    is one of vocabulary.YES or NO (Whoosh takes any other word for "yes" or "no" without a word)."""
+    is one of vocabulary.YES or NO (Whoosh silently reads any word it does not know, `maybe` or `off`, as yes)."""
 
     def filters(self, parser):
         # After field names are attached to their values (100), before the default fields are (110).
@@ -467,9 +471,13 @@ class ValuesPlugin(qparser.Plugin):
 
 
 def _pseudonym_value(node) -> bool:
-    if not isinstance(node, syntax.TextNode):
-        raise SearchError(f"pseudonym takes one value, not a range: {YES_OR_NO}.")
-    written = f'"{node.text}"' if isinstance(node, qparser.PhrasePlugin.PhraseNode) else node.text
+    """A `pseudonym:` value, written as a word or quoted; a range, a prefix or a fuzzy word is none."""
+    if type(node) is syntax.WordNode:
+        written = node.text
+    elif isinstance(node, qparser.PhrasePlugin.PhraseNode):
+        written = f'"{node.text}"'
+    else:
+        raise SearchError(f"pseudonym takes one word, not a range, a prefix or a fuzzy word: {YES_OR_NO}.")
     try:
         return yes_or_no(node.text)
     except ValueError:
