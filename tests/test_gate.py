@@ -58,7 +58,7 @@ INSTANCE_PAGES = [
 ]
 # What a locked instance still answers: the archivist's way in, robots.txt, and pages that show nothing
 # of any database.
-OPEN_PAGES = {"/-/login": 200, "/robots.txt": 200, "/-/allow-debug": 200, "/-/search?db=nothing": 404}
+OPEN_PAGES = {"/-/login": 200, "/robots.txt": 200, "/-/allow-debug": 200}
 
 
 def archivist_cookies(datasette) -> dict:
@@ -271,6 +271,68 @@ async def test_the_archivist_logs_in_through_the_gate(archives, monkeypatch):
     )
     assert page.status_code == 200 and "zqrestricted" in page.text.lower()
     assert (await datasette.client.get(f"/{FULL}/testimonies.json")).status_code == 403
+
+
+def existing_and_missing(full: Path) -> list[tuple[str, str, str]]:
+    """(method, a URL naming what the archive holds, the same URL naming what it does not). Not `nothing`:
+    SQLite reads it as a keyword, and Datasette's row page answers 400 for its SQL."""
+    conn = sqlite3.connect(f"file:{urllib.parse.quote(str(full))}?mode=ro", uri=True)
+    try:
+        row = urllib.parse.quote(conn.execute("select id from testimonies limit 1").fetchone()[0], safe="")
+    finally:
+        conn.close()
+    return [
+        ("GET", f"/{FULL}", "/absent"),
+        ("GET", f"/{FULL}.json", "/absent.json"),
+        ("GET", f"/{FULL}.db", "/absent.db"),
+        ("GET", f"/{FULL}.json?sql=select+1", "/absent.json?sql=select+1"),
+        ("GET", f"/{FULL}/testimonies", f"/{FULL}/absent"),
+        ("GET", f"/{FULL}/testimonies", "/absent/testimonies"),
+        ("GET", f"/{FULL}/testimonies.json", f"/{FULL}/absent.json"),
+        ("GET", f"/{FULL}/private_fields.csv", f"/{FULL}/absent.csv"),
+        ("GET", f"/{FULL}/testimonies_by_date?from=2000&to=2100", f"/{FULL}/absent_by_date?from=2000&to=2100"),
+        ("GET", f"/{FULL}/testimonies/{row}", f"/{FULL}/testimonies/absent"),
+        ("GET", f"/{FULL}/testimonies/{row}", f"/{FULL}/absent/{row}"),
+        ("GET", f"/{FULL}/testimonies/{row}.json", f"/absent/testimonies/{row}.json"),
+        ("GET", f"/-/search?db={FULL}", "/-/search?db=absent"),
+        ("GET", f"/-/search.json?db={FULL}&q=zq*", "/-/search.json?db=absent&q=zq*"),
+        ("POST", f"/{FULL}/testimonies_by_speaker", f"/{FULL}/absent_by_speaker"),
+        ("POST", f"/{FULL}/testimonies", f"/{FULL}/absent"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "started, base_url",
+    [("plain datasette", "/"), ("testimony serve with a login", "/"), ("testimony serve with a login", "/base/")],
+)
+async def test_a_refused_visitor_cannot_tell_what_exists(archives, monkeypatch, started, base_url):
+    """Locked, every name gets one answer: a 403 and the same page, whether the database, table, row or
+    query exists or not. The archivist still gets Datasette's 404 for what is not there."""
+    full, _ = archives
+    monkeypatch.setenv(PASSWORD_ENV, hash_password("a long test password"))
+    settings = {"base_url": base_url}
+    if started == "plain datasette":
+        datasette = Datasette([str(full)], settings=settings)
+    else:
+        datasette = make_datasette(full, require_login=True, settings=settings)
+    bodies = {}
+    for method, existing, missing in existing_and_missing(full):
+        answers = []
+        for url in (existing, missing):
+            response = await datasette.client.request(method, url)
+            answers.append((response.status_code, response.text))
+            bodies.setdefault(url.partition("?")[0].endswith(".json"), set()).add(response.text)
+        assert answers[0] == answers[1], (method, existing, missing, answers)
+        assert answers[0][0] == 403, (method, existing, answers[0])
+    assert len(bodies[True]) == len(bodies[False]) == 1, bodies
+    assert not {"testimonies", "private_fields", "absent"} & set(re.findall(r"\w+", "".join(bodies[False])))
+    # Positive control: the archivist is told what is missing.
+    cookies = archivist_cookies(datasette)
+    for method, existing, missing in existing_and_missing(full):
+        if method == "GET":
+            assert (await datasette.client.get(missing, cookies=cookies)).status_code == 404, missing
+    for existing in (f"/{FULL}", f"/{FULL}/testimonies.json", f"/{FULL}/private_fields.csv", f"/-/search?db={FULL}"):
+        assert (await datasette.client.get(existing, cookies=cookies)).status_code == 200, existing
 
 
 async def test_startup_warns_that_a_full_archive_is_locked(archives, capsys, monkeypatch):

@@ -3,8 +3,9 @@
 A full archive (what `testimony ingest` writes) holds restricted testimonies, private fields, file paths,
 takedown reasons and the audit log. `datasette archive.db` loads this plugin too, so the rule "a full
 archive is served only to the archivist" is kept here, where every way of starting Datasette goes
-through, not in `testimony serve`. Beside the permission rule: archive files are never served as static
-files, and a database file replaced under the running server stops it serving anything.
+through, not in `testimony serve`. Beside the permission rule: a refused visitor gets one answer whatever
+the URL names, archive files are never served as static files, and a database file replaced under the
+running server stops it serving anything.
 """
 
 import contextvars
@@ -14,6 +15,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from datasette.plugins import pm
+from datasette.utils import await_me_maybe
+from datasette.utils.asgi import Request
+from datasette.views.base import DatasetteError
 from testimony_archive.ingest import store
 
 from .. import hardening
@@ -22,6 +27,10 @@ ARCHIVIST = "archivist"  # the account datasette-auth-passwords logs in; `--root
 PASSWORD_ENV = "TESTIMONY_ARCHIVIST_PASSWORD_HASH"  # noqa: S105 - the name of a variable, not a secret
 FULL_ARCHIVE = "full"
 INTERNAL_DATABASE = "_internal"  # Datasette's own catalogue of what it serves
+REFUSAL = "This archive is not open to the public."
+# The answers a refused visitor gets as the one refusal (see refusals_alike); 429 tells a client how long
+# to wait before its next login and names nothing.
+REFUSED_STATUSES = frozenset(range(400, 500)) - {429}
 
 # Which served databases are full archives, asked once per request (see wrap) and never kept longer: a
 # database served empty becomes a full archive as soon as `testimony ingest` writes into it. Keyed by
@@ -69,12 +78,53 @@ async def allowed(datasette, actor) -> bool | None:
     return None
 
 
+async def visitor_refused(datasette, request) -> bool:
+    """Whether this request's visitor may not see the instance at all (the gate, or an `allow` block).
+    Credentials Datasette could not read (search.hardening refuses them) make an anonymous visitor."""
+    actor = None
+    if not hardening.header_problem(request.scope):
+        for candidate in pm.hook.actor_from_request(datasette=datasette, request=request):
+            actor = await await_me_maybe(candidate)
+            if actor:
+                break
+    return not await datasette.permission_allowed(actor, "view-instance", default=True)
+
+
+def refusals_alike(datasette, scope, receive, send):
+    """`send`, with every refusal of a refused visitor replaced by one answer: 403 and REFUSAL (as JSON
+    for a .json path, else as an HTML page), the same for a database, table, row or query that exists
+    and for one that does not, so that nobody who may not look can learn what the server holds by
+    asking for names. 403 rather than 404: the whole instance is refused, whatever is asked. Datasette
+    answers first and its answer is replaced, so no list of open pages is kept here: what it serves to
+    anyone (the login, robots.txt, its static assets) stays as it is. The login itself is left alone
+    (its form errors and rate limits name nothing). A visitor who may see the instance, the archivist
+    included, gets Datasette's answers, real 404s too."""
+    if hardening.route_path(datasette, scope) in hardening.LOGIN_PATHS:
+        return send
+    replaced = False
+
+    async def send_or_refuse(message):
+        nonlocal replaced
+        if replaced:  # the rest of the answer that was replaced
+            return
+        if message["type"] == "http.response.start" and message["status"] in REFUSED_STATUSES:
+            request = Request(scope, receive)
+            if await visitor_refused(datasette, request):
+                replaced = True
+                refusal = DatasetteError(REFUSAL, title="Forbidden", status=403)
+                response = await hardening.error_response(datasette, request, refusal)()
+                return await response.asgi_send(send)
+        await send(message)
+
+    return send_or_refuse
+
+
 NO_CACHE = (b"cache-control", b"no-cache")
 
 
 def wrap(datasette, app):
     """`app` behind the gate: archive files under a static mount refused, replaced database files
-    answered 503, the gate's question asked once per request, and no page kept by a
+    answered 503, the gate's question asked once per request, refusals all alike, and no page kept by a
     browser or proxy (a taken-down testimony must not outlive its takedown there), whatever
     `default_cache_ttl` the server was started with; static assets keep their caching. Inside,
     search.hardening."""
@@ -92,10 +142,9 @@ def wrap(datasette, app):
 
         token = _request_memo.set({})
         try:
+            answer = refusals_alike(datasette, scope, receive, send_uncached)
             if static_archive_file(datasette, scope.get("path", "")):
-                return await hardening.send_text(
-                    send_uncached, 403, "403: archive files are not served as static files"
-                )
+                return await hardening.send_text(answer, 403, "403: archive files are not served as static files")
             if replaced_files(datasette):
                 return await hardening.send_text(
                     send_uncached,
@@ -103,7 +152,7 @@ def wrap(datasette, app):
                     "503: a database file this server serves was replaced or removed since it started (a new "
                     "publish to a deleted copy?): the server still has the old one open. Restart it.",
                 )
-            await hardening.serve(datasette, app, scope, receive, send_uncached)
+            await hardening.serve(datasette, app, scope, receive, answer)
         finally:
             _request_memo.reset(token)
 

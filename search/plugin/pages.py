@@ -74,6 +74,7 @@ def parse_request(request, datasette) -> Asked:
 async def check_permissions(datasette, request, database_name: str | None) -> None:
     """A custom route is not covered by Datasette's permission checks: make the same ones its tables get."""
     if database_name is None:
+        await datasette.ensure_permissions(request.actor, ["view-instance"])
         return
     await datasette.ensure_permissions(
         request.actor, [("view-table", (database_name, TABLE)), ("view-database", database_name), "view-instance"]
