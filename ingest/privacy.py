@@ -30,12 +30,6 @@ from .store import delete_testimonies, prune_orphans
 from .vocabulary import display_name, now
 
 
-def is_full_archive(db: sqlite_utils.Database) -> bool:
-    """An archive `ingest` wrote (not one `publish` built): it can hold restricted material, private fields,
-    file paths, takedown reasons and the audit log, so it is never served without a login."""
-    return store.archive_kind(db) == "full"
-
-
 def withheld_by(matcher: Matcher, db: sqlite_utils.Database, public_only: bool = False) -> dict[str, str]:
     """testimony id -> why, for the testimonies of `db` that match a takedown."""
     found = {}
@@ -124,6 +118,15 @@ def remove_copy_files(public_path: Path, public_index: Path) -> str:
         shutil.rmtree(public_index, ignore_errors=True)
         return f"its index {public_index}"
     return ""
+
+
+def forget_copy(full: sqlite_utils.Database, path: Path) -> tuple[dict, str]:
+    """Stop tracking a public copy that is gone for good, and remove what it left on disk (its index, a
+    killed publish's leftovers): they hold its words. LookupError when it is not a recorded copy."""
+    record = store.forget_copy(full, path)
+    if record is None:
+        raise LookupError(f"{path} is not a recorded copy")
+    return record, remove_copy_files(Path(record["path"]), Path(record["index_dir"]))
 
 
 def remove_leftovers(public_path: Path, public_index: Path) -> None:

@@ -123,3 +123,24 @@ def repair_all(db: sqlite_utils.Database, index_dir: Path, report: dict) -> int:
         finally:
             public.close()
     return fixed
+
+
+def check(db: sqlite_utils.Database, index_dir: Path, repair: bool = False) -> dict:
+    """`verify_all`, and with `repair` the index brought back in line and everything checked again; the
+    report then says what was found and how many documents were rewritten (`repaired`)."""
+    report = verify_all(db, index_dir)
+    if repair and not report["ok"]:
+        repaired = repair_all(db, index_dir, report)
+        before, report = report, verify_all(db, index_dir)
+        report["repaired"] = {"documents": repaired, "problems_before": before["problems"]}
+    return report
+
+
+def archive_stats(db: sqlite_utils.Database, index_dir: Path) -> dict:
+    """Rows per table, pseudonyms, the index's document count and both generations."""
+    return {
+        "tables": store.table_counts(db),
+        "pseudonyms": store.pseudonym_count(db),
+        "index_documents": search_index.doc_count(index_dir),
+        "generation": {"database": store.generation(db), "index": search_index.read_generation(index_dir)},
+    }

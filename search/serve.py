@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 from datasette.app import Datasette
+from testimony_archive.ingest import store
 
 from . import index as search_index
 from .plugin import ARCHIVIST, PASSWORD_ENV  # one definition, shared with the plugin's gate
@@ -68,4 +69,18 @@ def make_datasette(
         settings={**SETTINGS, **(settings or {})},
         # A fixed secret (from the environment) keeps logins valid across restarts and workers.
         secret=os.environ.get("DATASETTE_SECRET") or None,
+    )
+
+
+def refusal(archive, db_path: Path, login: bool) -> str | None:
+    """Why `testimony serve` will not serve this archive (None when it will): a full archive (what ingest
+    writes) is served only behind the archivist login. The plugin's gate holds the same rule for every
+    other way of starting Datasette; this says it before a server starts, with what the archive holds."""
+    if login or store.archive_kind(archive) != "full":
+        return None
+    held = ", ".join(f"{count} {name}" for name, count in store.sensitive_counts(archive).items() if count)
+    return (
+        f"{db_path} is a full archive ({held or 'no restricted rows yet'}; it also keeps file paths, takedown "
+        f"reasons and the audit log). Serve the public archive (testimony publish --db {db_path} --out public.db) "
+        f"or set {PASSWORD_ENV} (testimony password-hash) to require a login."
     )

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from testimony_archive.ingest import load, source
+from testimony_archive.ingest import load, source, store
 from testimony_archive.ingest.cli import app
 from testimony_archive.ingest.source import InvalidSource, one_line, read_bytes
 
@@ -594,14 +594,14 @@ def test_an_unexpected_error_writing_one_file_rolls_it_back_and_the_run_goes_on(
     write(folder / "a.yml", good_yaml(title="First"))
     write(folder / "b.yml", good_yaml(title="Broken while written"))
     write(folder / "c.yml", good_yaml(title="Third"))
-    write_source = load._write_source
+    write_source = store._write_source
 
     def buggy(db, normalized, *args):
         write_source(db, normalized, *args)  # rows written, then the failure: all of it must roll back
         if normalized.source["title"] == "Broken while written":
             raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(load, "_write_source", buggy)
+    monkeypatch.setattr(store, "_write_source", buggy)
     db = tmp_path / "a.db"
     result = runner.invoke(app, ["ingest", str(folder), "--db", str(db)])
     assert result.exit_code == 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .attribution import attribute, resolve
-from .draft import PLACEHOLDER, Draft, draft_to_yaml, in_reading_order, testimonies
+from .draft import PLACEHOLDER, Draft, draft_to_yaml, in_reading_order, problem, testimonies
 from .furniture import Furniture
 from .quotations import Paragraph, drop_repeats, paragraphs, scan_quotations, sentences
 from .readers import ExtractError, parse, read_file
@@ -32,6 +32,7 @@ __all__ = [
     "draft_to_yaml",
     "extract_file",
     "extract_text",
+    "problem",
 ]
 
 

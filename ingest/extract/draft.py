@@ -111,3 +111,15 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _DraftDumper.add_representer(str, _represent_str)
+
+
+def problem(draft: Draft, path) -> str | None:
+    """Why the draft would not ingest yet, in the words ingest would use; None when it would."""
+    from ..normalize import normalize
+    from ..source import InvalidSource, validate_document
+
+    try:
+        normalize(validate_document(path, draft.document), path)
+    except InvalidSource as error:
+        return error.reason if not error.where else f"{error.where}: {error.reason}"
+    return None

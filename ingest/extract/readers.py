@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.exceptions import ParserRejectedMarkup
 from markdown_it import MarkdownIt
 
 from .dates import PARTIAL_DATE, real_date
@@ -95,10 +96,14 @@ def parse(text: str, kind: str) -> Parsed:
     text = _normalise(text)
     if not text.strip():
         raise ExtractError("the release is empty")
-    if kind == "html":
-        return _parse_html(text)
-    if kind == "markdown":
-        return _parse_markdown(text)
+    try:
+        if kind == "html":
+            return _parse_html(text)
+        if kind == "markdown":
+            return _parse_markdown(text)
+    except ParserRejectedMarkup as error:  # markup bs4 gives up on: one line, not a traceback
+        reason = str(error).strip().splitlines()[-1].strip()  # bs4's last line names the spot
+        raise ExtractError(f"the HTML could not be read: {reason}") from None
     return _parse_text(text)
 
 

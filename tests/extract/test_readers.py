@@ -160,3 +160,17 @@ def test_read_file_kind_by_suffix_and_utf16(tmp_path):
     saved = tmp_path / "release.md"
     saved.write_text("# Title\n", encoding="utf-16")
     assert read_file(saved) == ("# Title\n", "markdown", None)
+
+
+def test_markup_the_html_parser_rejects_is_one_line_not_a_crash(tmp_path):
+    from testimony_archive.ingest.cli import app
+    from typer.testing import CliRunner
+
+    release = tmp_path / "release.html"
+    release.write_text('<html><body><p>"We wait," said Jo.</p><![ broken</body></html>', encoding="utf-8")
+    result = CliRunner().invoke(app, ["extract", str(release)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {release}: the HTML could not be read: ")
+    assert "expected name token" in lines[0]
