@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .source import InvalidSource, excerpt
+from .vocabulary import display_name
 
 DEFAULT_LANGUAGE = "en"
 DEFAULT_VISIBILITY = "public"
@@ -283,7 +284,7 @@ class _Normalizer:
             raise InvalidSource(self.path, where, "pseudonym is false but the name is marked with *")
         is_pseudonym = int(bool(starred or pseudonym_flag))
         person = Person(
-            person_id(name, is_pseudonym, self.source_id, key), name, is_pseudonym, name + ("*" if is_pseudonym else "")
+            person_id(name, is_pseudonym, self.source_id, key), name, is_pseudonym, display_name(name, is_pseudonym)
         )
         self.people[person.id] = person
         return person

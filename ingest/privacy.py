@@ -561,7 +561,7 @@ def _restore_person(full: sqlite_utils.Database, key: ArchiveKey | None, spec: s
         name, starred = parse_name(spec)
     except ValueError:
         pass
-    display = f"{name}{'*' if starred else ''}" if name else None
+    display = display_name(name, starred)
     found = [t for t in matcher.takedowns if t.person_id and (t.person_id == spec or t.person_display == display)]
     if not found:
         raise LookupError(f"no person {spec!r} was taken down")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.utils import chunks
 
 from .crypto import ArchiveKey, KeyProblem, require
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
@@ -733,7 +734,7 @@ def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[st
     return {
         "speaker": speaker.display_name,
         "speaker_is_pseudonym": speaker.is_pseudonym,
-        "subjects": json.dumps([p.name + ("*" if p.is_pseudonym else "") for p in subjects], ensure_ascii=False),
+        "subjects": json.dumps([p.display_name for p in subjects], ensure_ascii=False),
         "relationships": json.dumps(
             sorted({s["relationship"] for s in testimony.subjects if s["relationship"]}), ensure_ascii=False
         ),
@@ -749,8 +750,8 @@ def delete_testimonies(db: sqlite_utils.Database, testimony_ids: list[str]) -> N
     """Remove testimonies and everything hanging off them (not the people: see `prune_people`)."""
     # A public archive has no private_fields table at all.
     tables = [t for t in ("testimony_subjects", "testimony_tags", "private_fields") if db[t].exists()]
-    for start in range(0, len(testimony_ids), 500):
-        chunk = testimony_ids[start : start + 500]
+    for chunk in chunks(testimony_ids, 500):
+        chunk = list(chunk)
         marks = ",".join("?" * len(chunk))
         for table in tables:
             db.execute(f"delete from {table} where testimony_id in ({marks})", chunk)

@@ -25,7 +25,7 @@ def verify_archive(db: sqlite_utils.Database, index_dir: Path) -> dict:
         "index_opens": False,
         "index_documents": None,
         "generation": {
-            "database": search_index.db_generation(db),
+            "database": store.generation(db),
             "index": search_index.read_generation(index_dir),
         },
         "missing": [],

@@ -1,6 +1,6 @@
 """The Whoosh index: schema, analysis, and keeping it in step with SQLite.
 
-Everything that knows Whoosh's index-side API lives here (the query side is in `search.query`), so
+Everything that knows Whoosh's index-side API lives here (the query side is in `search.api`), so
 the engine could be swapped without touching ingest, the CLI or the Datasette plugin.
 
 The index is derived: SQLite is the source of truth and `rebuild` recreates the index from it.
@@ -43,7 +43,7 @@ GENERATION_FILE = "GENERATION"
 VERSION_FILE = "VERSION"
 # Bump when the schema or analysis changes: an index of another version is rebuilt, never mixed.
 INDEX_VERSION = 6
-LOCK_TIMEOUT = 30.0
+LOCK_TIMEOUT = store.LOCK_TIMEOUT  # one wait for every writer's lock, the archive's and the index's
 BATCH = 1000
 
 # Han, kana and Hangul runs are cut into overlapping bigrams (the usual choice for CJK without a
@@ -256,9 +256,6 @@ def _write_file(target: Path, value) -> None:
     os.replace(tmp, target)
 
 
-db_generation = store.generation  # the database side of the stamp; one reader of it
-
-
 # -- documents ---------------------------------------------------------------------------------------
 
 
@@ -359,7 +356,7 @@ class Updater:
     def __enter__(self):
         self._writer = writer(self.index_dir, self.timeout)
         self.w = self._writer.__enter__()
-        self.generation = db_generation(self.db)
+        self.generation = store.generation(self.db)
         return self
 
     def applied(self, generation: int | None) -> None:
@@ -388,7 +385,7 @@ class Updater:
 
         Cheap when nothing happened: the generations match and nothing is read.
         """
-        self.generation = db_generation(self.db)
+        self.generation = store.generation(self.db)
         if not force and read_generation(self.index_dir) == self.generation:
             return 0
         differences = diff(self.db, self.index_dir)
@@ -483,7 +480,7 @@ def new_build_dir(index_dir: Path) -> Path:
 def build(db: sqlite_utils.Database, build_dir: Path, progress=None) -> int:
     """Index every testimony of `db` into the empty folder `build_dir`, stamped with the generation read
     before the first row (a change made meanwhile leaves the stamp behind: masked, then repaired)."""
-    generation = db_generation(db)
+    generation = store.generation(db)
     count = 0
     with writer(build_dir) as w:
         for doc in documents(db):

@@ -4,7 +4,7 @@ Testimonies name the same person in Latin Uyghur, Turkish, Russian or Kazakh Cyr
 characters or pinyin) and the Uyghur Arabic script. A researcher who types one spelling should find the
 others, and should be told *why* a hit matched. This module is pure Python (it must not import Whoosh);
 the search adapter indexes `variant_key()` of each name word and uses `match_rule()` / `explain()` to
-label hits; `rules_applied()` names the spelling rules behind a "spelling" match.
+label hits.
 
 Pipeline of `variant_key(word)`
 -------------------------------
@@ -222,13 +222,6 @@ def variant_key(word: str) -> str:
     if not any(ch.isalpha() for ch in word):
         return ""
     return _rewrite(word)[0]
-
-
-def rules_applied(word: str) -> list[str]:
-    """Names of the `RULES` that changed this word on its way to its key, for explaining a match."""
-    if not any(ch.isalpha() for ch in word):
-        return []
-    return _rewrite(word)[1]
 
 
 def match_rule(query_word: str, stored_word: str) -> str | None:
