@@ -7,6 +7,7 @@ Each file is on its own: whatever goes wrong reading, parsing, checking or writi
 included) becomes that file's one line in the report, nothing of it is written, and the run goes on.
 """
 
+import functools
 import hashlib
 import os
 import sqlite3
@@ -211,15 +212,24 @@ def check_paths(
     follow_symlinks: bool = False,
 ) -> Report:
     """Run every check ingest runs, writing nothing."""
+
+    def checked(path: Path, sha256: str | None, sources: list[NormalizedSource]) -> FileResult:
+        return FileResult(path=str(path), sha256=sha256, unchanged=sum(len(source.testimonies) for source in sources))
+
+    return _each_file(paths, progress, max_bytes, column_map, follow_symlinks, checked)
+
+
+def _each_file(paths, progress, max_bytes, column_map, follow_symlinks, handle) -> Report:
+    """The one loop behind validate and ingest: each file found is read and checked, then handed to
+    `handle(path, sha256, sources)` for its line in the report; a file that failed gets its error."""
     report = Report()
-    for path, sha256, result in read_sources(paths, max_bytes, column_map, follow_symlinks):
+    for path, sha256, sources in read_sources(paths, max_bytes, column_map, follow_symlinks):
         if progress:
             progress(path)
-        if isinstance(result, InvalidSource):
-            report.files.append(_failed(path, sha256, str(result)))
+        if isinstance(sources, InvalidSource):
+            report.files.append(_failed(path, sha256, str(sources)))
         else:
-            unchanged = sum(len(source.testimonies) for source in result)
-            report.files.append(FileResult(path=str(path), sha256=sha256, unchanged=unchanged))
+            report.files.append(handle(path, sha256, sources))
     return report
 
 
@@ -251,51 +261,42 @@ def ingest_paths(
     the archive's takedowns need the key and there is none. `follow_symlinks`: read symlinks inside a
     folder that lead outside it (see `find_source_files`)."""
     started = vocabulary.now()
-    report = Report()
     key = key or load_key()
     # The locks are taken first: a second ingest (or a takedown, a publish) waits here, then fails, before
     # anything is written; the takedowns are read under them, so none can land unseen during the run.
     with store.writing(store.database_path(db), lock_timeout):
+        repaired = 0
         if not search_index.current(index_dir) and store.generation(db):
-            report.index_repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
+            repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
         with search_index.Updater(db, index_dir, lock_timeout) as updater:
             matcher = store.takedown_matcher(db, key)
-            report.index_repaired += updater.catch_up()
-            _ingest_files(db, paths, progress, max_bytes, column_map, matcher, key, updater, report, follow_symlinks)
+            repaired += updater.catch_up()
+            write = functools.partial(_write_one, db, matcher, key, updater)
+            report = _each_file(paths, progress, max_bytes, column_map, follow_symlinks, write)
+        report.index_repaired = repaired
     store.record_run(db, "ingest", started, report)
     return report
 
 
-def _ingest_files(
-    db, paths, progress, max_bytes, column_map, matcher, key, updater, report: Report, follow_symlinks=False
-) -> None:
-    """Each file read, checked and written in its own transaction; the index told what changed."""
-    for path, sha256, normalized in read_sources(paths, max_bytes, column_map, follow_symlinks):
-        if progress:
-            progress(path)
-        if isinstance(normalized, InvalidSource):
-            report.files.append(_failed(path, sha256, str(normalized)))
-            continue
-        try:
-            written = store.write_file(db, normalized, str(path.resolve()), matcher, key)
-        except InvalidSource as error:
-            error.path = str(path)
-            report.files.append(_failed(path, sha256, str(error)))
-            continue
-        except sqlite3.OperationalError as error:
-            # Another process holds the database: every file after this one would fail the same way.
-            if "locked" in str(error) or "busy" in str(error):
-                raise store.ArchiveBusy(store.database_path(db), store.LOCK_TIMEOUT) from None
-            report.files.append(_failed(path, sha256, _write_error(path, error)))
-            continue
-        # Last resort, as in read_sources: write_file's transaction has rolled back, so nothing of this file
-        # is in SQLite (nor, since the index is told only after a commit, in the index); the run goes on.
-        except Exception as error:  # noqa: BLE001
-            report.files.append(_failed(path, sha256, _write_error(path, error)))
-            continue
-        result = FileResult(path=str(path), sha256=sha256, **vars(written))
-        report.files.append(result)
-        updater.add(result.inserted)
-        updater.replace(result.updated)
-        updater.delete(result.removed)
-        updater.applied(result.generation)
+def _write_one(db, matcher, key, updater, path: Path, sha256: str | None, sources) -> FileResult:
+    """Write one file in its own transaction and tell the index what changed; any failure is the file's
+    line in the report (nothing of it is written), except a database another process holds."""
+    try:
+        written = store.write_file(db, sources, str(path.resolve()), matcher, key)
+    except InvalidSource as error:
+        error.path = str(path)
+        return _failed(path, sha256, str(error))
+    except sqlite3.OperationalError as error:
+        # Another process holds the database: every file after this one would fail the same way.
+        if "locked" in str(error) or "busy" in str(error):
+            raise store.ArchiveBusy(store.database_path(db), store.LOCK_TIMEOUT) from None
+        return _failed(path, sha256, _write_error(path, error))
+    # Last resort, as in read_sources: write_file's transaction has rolled back, so nothing of this file
+    # is in SQLite (nor, since the index is told only after a commit, in the index); the run goes on.
+    except Exception as error:  # noqa: BLE001
+        return _failed(path, sha256, _write_error(path, error))
+    updater.add(written.inserted)
+    updater.replace(written.updated)
+    updater.delete(written.removed)
+    updater.applied(written.generation)
+    return FileResult(path=str(path), sha256=sha256, **vars(written))
