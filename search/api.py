@@ -37,7 +37,7 @@ from testimony_archive.ingest.vocabulary import (  # noqa: F401 - display_name i
 )
 from whoosh import qparser
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import FilterCollector, TimeLimit
 from whoosh.qparser import syntax
 from whoosh.qparser.common import attach
 from whoosh.util.times import datetime_to_long, long_to_datetime
@@ -489,6 +489,27 @@ def _name_field_alias(text: str) -> str:
     return re.sub(r"(?:(?<=^)|(?<=[\s(]))name:(\"[^\"]*\"|[^\s()]+)", r"(speaker:\1 OR subject:\1)", text)
 
 
+class _InTime(FilterCollector):
+    """Whoosh's FilterCollector (a filter query and a mask of document numbers) that also stops at a
+    deadline. Whoosh's TimeLimitCollector cannot be wrapped around a FilterCollector: it collects from the
+    filter's child directly, and the ranked page would ignore the filter and the mask."""
+
+    def __init__(self, child, allow, restrict: set[int], deadline: float):
+        super().__init__(child, allow=allow, restrict=restrict or None)
+        self.deadline = deadline
+
+    def collect_matches(self):
+        child, allow, restrict = self.child, self._allow, self._restrict
+        for count, sub_docnum in enumerate(child.matches()):
+            if not count % 256 and time.monotonic() > self.deadline:
+                raise TimeLimit
+            docnum = self.offset + sub_docnum
+            if (allow is not None and docnum not in allow) or (restrict is not None and docnum in restrict):
+                self.filtered_count += 1
+                continue
+            child.collect(sub_docnum)
+
+
 class Archive:
     """A database and its index, opened once; the searcher is reopened when the index changes."""
 
@@ -713,15 +734,12 @@ class Archive:
         return found
 
     def _ranked(self, searcher, q, limit: int, filter_q, stale: set[int], sortedby: dict, deadline: float):
-        collector = searcher.collector(limit=limit, filter=filter_q, mask=stale or None, **sortedby)
-        timed = TimeLimitCollector(collector, max(deadline - time.monotonic(), 0.001), use_alarm=False)
+        """The top `limit` hits (ranked, or sorted by date), honouring the filter and the stale mask."""
+        collector = _InTime(searcher.collector(limit=limit, **sortedby), filter_q, stale, deadline)
         try:
-            searcher.search_with_collector(q, timed)
+            searcher.search_with_collector(q, collector)
         except TimeLimit:
             raise self._timed_out() from None
-        finally:
-            if timed.timer is not None:
-                timed.timer.cancel()
         return collector.results()
 
     def _timed_out(self) -> SearchTimeout:
