@@ -36,6 +36,7 @@ SCHEMA_VERSION = 6
 LOCK_TIMEOUT = 30.0
 READ_TIMEOUT = 5.0  # a reader waits this long for a writer's exclusive lock, then says so
 CHECKPOINT_TRIES = 50
+CHECKPOINT_WAIT_MS = 100  # each try of a checkpoint waits this long for readers
 
 TABLES = {
     "sources": {
@@ -475,11 +476,18 @@ def scrub(db: sqlite_utils.Database) -> None:
 
 
 def _checkpoint(db: sqlite_utils.Database) -> None:
-    for _ in range(CHECKPOINT_TRIES):
-        busy, _, _ = db.execute("pragma wal_checkpoint(truncate)").fetchone()
-        if not busy:
-            return
-        time.sleep(0.1)
+    """Checkpoint the WAL to nothing. Each try waits briefly for readers (not the connection's 30 s busy
+    timeout), so a reader that never lets go makes this fail in seconds, not tens of minutes."""
+    waited = db.execute("pragma busy_timeout").fetchone()[0]
+    db.execute(f"pragma busy_timeout = {CHECKPOINT_WAIT_MS}")
+    try:
+        for _ in range(CHECKPOINT_TRIES):
+            busy, _, _ = db.execute("pragma wal_checkpoint(truncate)").fetchone()
+            if not busy:
+                return
+            time.sleep(0.1)
+    finally:
+        db.execute(f"pragma busy_timeout = {int(waited)}")
     raise sqlite3.OperationalError("the WAL could not be checkpointed: a reader holds it open")
 
 
