@@ -3,6 +3,8 @@ wheel, and no SQL of its own against the archive (it asks the store)."""
 
 import fnmatch
 import re
+import subprocess
+import sys
 import tomllib
 
 from datasette.app import Datasette
@@ -49,3 +51,18 @@ def test_the_plugin_names_no_archive_table_in_sql():
 def test_the_hooks_are_in_the_packages_init():
     hooks = {name for name in dir(plugin) if hasattr(getattr(plugin, name), "datasette_impl")}
     assert {"render_cell", "permission_allowed", "asgi_wrapper", "register_routes", "startup"} <= hooks
+
+
+def test_the_hooks_register_whichever_module_is_imported_first():
+    """Datasette loads its entry points when datasette.plugins is first imported: a plugin module that
+    imports it at the top would be registered before its hooks exist."""
+    for first in (PACKAGE, "datasette.app"):
+        check = f"""
+import {first}
+from datasette.plugins import pm
+from {PACKAGE} import gate
+hooks = {{impl.plugin_name for impl in pm.hook.register_routes.get_hookimpls()}}
+assert "testimony" in hooks, hooks
+"""
+        result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+        assert result.returncode == 0, (first, result.stderr)

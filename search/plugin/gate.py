@@ -15,7 +15,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from datasette.plugins import pm
 from datasette.utils import await_me_maybe
 from datasette.utils.asgi import Request
 from datasette.views.base import DatasetteError
@@ -81,6 +80,10 @@ async def allowed(datasette, actor) -> bool | None:
 async def visitor_refused(datasette, request) -> bool:
     """Whether this request's visitor may not see the instance at all (the gate, or an `allow` block).
     Credentials Datasette could not read (search.hardening refuses them) make an anonymous visitor."""
+    # Imported here: datasette.plugins loads the entry points when first imported, and would register
+    # this package half-built (no hooks yet) if its import started from here.
+    from datasette.plugins import pm
+
     actor = None
     if not hardening.header_problem(request.scope):
         for candidate in pm.hook.actor_from_request(datasette=datasette, request=request):
