@@ -5,8 +5,10 @@ Exit status: 0 when everything went in, 1 when some input failed (or, for verify
 disagree), 2 for usage errors.
 """
 
+import logging
 import os
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +46,42 @@ FollowSymlinksOption = Annotated[
     bool,
     typer.Option("--follow-symlinks", help="Read symlinks inside a folder that lead outside it (refused by default)."),
 ]
+
+
+_log_handler: logging.Handler | None = None
+
+
+@app.callback()
+def options(
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            envvar="TESTIMONY_LOG",
+            dir_okay=False,
+            help="Append what ingest, publish, takedown and restore do to this file: an audit trail of runs "
+            "(ids, paths, counts; never a testimony's words or a private field).",
+        ),
+    ] = None,
+):
+    """A testimony archive: ingest testimony files into SQLite and Whoosh, search them, serve them with Datasette."""
+    global _log_handler
+    logger = logging.getLogger("testimony_archive")
+    if _log_handler is not None:  # one handler per run, also when the CLI is run again in one process
+        logger.removeHandler(_log_handler)
+        _log_handler.close()
+        _log_handler = None
+    if log is None:
+        return
+    try:
+        _log_handler = logging.FileHandler(log, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write the log {log}: {error.strerror or error}", 2)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    _log_handler.setFormatter(formatter)
+    logger.addHandler(_log_handler)
+    logger.setLevel(logging.INFO)
 
 
 def index_for(db: Path, index: Path | None) -> Path:

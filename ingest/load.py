@@ -9,6 +9,7 @@ included) becomes that file's one line in the report, nothing of it is written, 
 
 import functools
 import hashlib
+import logging
 import os
 import sqlite3
 import unicodedata
@@ -35,6 +36,8 @@ from .source import (
 from .spreadsheet import csv_sources
 
 SUFFIXES = SOURCE_SUFFIXES | {".csv"}
+# Each file's outcome and each run's totals, for an archivist's audit trail (`testimony --log FILE`).
+log = logging.getLogger(__name__)
 
 Progress = Callable[[Path], None]
 
@@ -234,6 +237,7 @@ def _each_file(paths, progress, max_bytes, column_map, follow_symlinks, handle) 
 
 
 def _failed(path: Path, sha256: str | None, error: str) -> FileResult:
+    log.warning("%s", one_line(error))
     return FileResult(path=str(path), sha256=sha256, status="failed", error=error)
 
 
@@ -274,7 +278,14 @@ def ingest_paths(
             write = functools.partial(_write_one, db, matcher, key, updater)
             report = _each_file(paths, progress, max_bytes, column_map, follow_symlinks, write)
         report.index_repaired = repaired
-    store.record_run(db, "ingest", started, report)
+    run_id = store.record_run(db, "ingest", started, report)
+    summary = report.summary()
+    log.info(
+        "ingest run %d into %s: %d files, %d inserted, %d updated, %d unchanged, %d removed, %d withheld, %d failed",
+        run_id,
+        one_line(str(store.database_path(db))),
+        *(summary[k] for k in ("files", "inserted", "updated", "unchanged", "removed", "withheld", "failed")),
+    )
     return report
 
 
@@ -299,4 +310,15 @@ def _write_one(db, matcher, key, updater, path: Path, sha256: str | None, source
     updater.replace(written.updated)
     updater.delete(written.removed)
     updater.applied(written.generation)
-    return FileResult(path=str(path), sha256=sha256, **vars(written))
+    result = FileResult(path=str(path), sha256=sha256, **vars(written))
+    log.info(
+        "ingested %s (sha256 %s): %d inserted, %d updated, %d unchanged, %d removed, %d withheld",
+        one_line(str(path)),
+        sha256,
+        len(result.inserted),
+        len(result.updated),
+        result.unchanged,
+        len(result.removed),
+        len(result.withheld),
+    )
+    return result

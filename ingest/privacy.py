@@ -13,6 +13,7 @@
   what a database no longer holds until its index is rebuilt (see `search.api`).
 """
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -26,8 +27,13 @@ from . import store
 from .crypto import ArchiveKey, load_key
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
 from .normalize import parse_name
+from .source import one_line
 from .store import delete_testimonies, prune_orphans
 from .vocabulary import display_name, now
+
+# What publish, takedown and restore did, for an archivist's audit trail (`testimony --log FILE`): ids,
+# paths and counts, never a testimony's words, a private field or a takedown's reason.
+log = logging.getLogger(__name__)
 
 
 def withheld_by(matcher: Matcher, db: sqlite_utils.Database, public_only: bool = False) -> dict[str, str]:
@@ -104,6 +110,15 @@ def _publish(full, full_path: Path, public_path: Path, public_index: Path, key) 
         if build_dir.exists():
             shutil.rmtree(build_dir, ignore_errors=True)
         _remove_database(compact_path)
+    log.info(
+        "publish: %s -> %s: %d testimonies from %d sources, %d withheld by takedowns, %d index documents",
+        one_line(str(full_path.resolve())),
+        one_line(str(public_path.resolve())),
+        counts["testimonies"],
+        counts["sources"],
+        counts["withheld"],
+        counts["index_documents"],
+    )
     return counts
 
 
@@ -366,6 +381,18 @@ def takedown(
         finally:
             if lock is not None:
                 lock.release()
+    for copy in copies:
+        log.info(
+            "takedown: public copy %s %s%s", one_line(copy.path), copy.status, f" ({copy.reason})" * bool(copy.reason)
+        )
+    log.info(
+        "takedown: %d testimonies (%s)%s removed from %s; %d more matched it; the reason is in the audit log",
+        len(testimony_ids),
+        ", ".join(testimony_ids),
+        f" and the person {person.id}" if person else "",
+        one_line(str(Path(full_path).resolve())),
+        len(also),
+    )
     report = {
         "testimonies": targets,
         "also_matching": also,
@@ -551,6 +578,14 @@ def restore(
             + [{"at": at, "action": "restore person", "testimony_id": None, "reason": reason, "actor": actor}]
             * bool(people),
         )
+    log.info(
+        "restore: %d lifted (%s), %d cleared (%s), %d people; the reason is in the audit log",
+        len(restored),
+        ", ".join(restored),
+        len(cleared),
+        ", ".join(cleared),
+        len(people),
+    )
     return {"restored": restored, "cleared": cleared, "unknown": unknown, "people": people}
 
 
