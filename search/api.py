@@ -17,7 +17,7 @@ testimonies the index does not cover yet (`unindexed`) instead of guessing.
 import calendar
 import datetime
 import itertools
-import json
+import marshal
 import queue
 import re
 import sqlite3
@@ -233,7 +233,8 @@ class SearchResult:
 
 class FacetTable:
     """Each document's testimony id, and its facet values as small integer codes, read once per searcher
-    from the index's `facets` column: counting facets or listing matches is then plain list lookups."""
+    from the index's `facets` column (one `search.index.facet_record` a document): counting facets or
+    listing matches is then plain list lookups."""
 
     def __init__(self, reader):
         self.ids: list[str | None] = []
@@ -254,13 +255,14 @@ class FacetTable:
 
         # An index with no documents has no column at all.
         column = reader.column_reader("facets") if reader.has_column("facets") else ()
+        empty = (None, None, *(None for _ in FACETS))  # a deleted document's slot
         for raw in column:
-            row = json.loads(raw) if raw else {}
-            self.ids.append(row.get("id"))
-            self.hashes.append(row.get("hash"))
-            for name in FACETS:
-                value = row.get(name)
-                if isinstance(value, list):
+            # Our own index's records (see search.index.facet_record), trusted as Whoosh trusts its pickled TOC.
+            record = marshal.loads(raw) if raw else empty  # noqa: S302
+            self.ids.append(record[0])
+            self.hashes.append(record[1])
+            for name, value in zip(FACETS, record[2:], strict=True):
+                if isinstance(value, tuple):
                     self.multi.add(name)
                     self.codes[name].append(tuple(c for c in (code(name, v) for v in value) if c is not None))
                 else:

@@ -14,7 +14,7 @@ them different, and `Updater.catch_up` (run at the start of every ingest) repair
 
 import datetime
 import glob
-import json
+import marshal
 import os
 import re
 import shutil
@@ -28,6 +28,7 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.utils import chunks
 from testimony_archive.ingest import store
+from testimony_archive.ingest.vocabulary import FACETS
 from whoosh import index as whoosh_index
 from whoosh.analysis import CommaSeparatedTokenizer, Filter, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.columns import VarBytesColumn
@@ -42,7 +43,7 @@ INDEX_NAME = "testimonies"
 GENERATION_FILE = "GENERATION"
 VERSION_FILE = "VERSION"
 # Bump when the schema or analysis changes: an index of another version is rebuilt, never mixed.
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 LOCK_TIMEOUT = store.LOCK_TIMEOUT  # one wait for every writer's lock, the archive's and the index's
 BATCH = 1000
 
@@ -291,6 +292,24 @@ def documents(db: sqlite_utils.Database, testimony_ids: list[str] | None = None)
             yield document(testimony)
 
 
+def facet_record(t: store.Testimony) -> tuple:
+    """What search counts facets with, one tuple a document: its id and content hash, then each of
+    vocabulary.FACETS in order (a tuple for the ones with many values). Stored with `marshal`: the
+    stdlib's fastest exact encoding of plain values (7 times json.loads to read back, measured at 100,000
+    records), read once per searcher. The index is trusted local data, as Whoosh's own pickled TOC is."""
+    values = {
+        "role": t.role,
+        "status": t.statuses,
+        "relationship": t.relationships,
+        "publisher": t.publisher,
+        "tags": t.tags,
+        "year": t.year,
+        "language": t.language,
+        "pseudonym": "yes" if t.speaker.is_pseudonym else "no",
+    }
+    return (t.id, t.content_hash, *(values[name] for name in FACETS))
+
+
 def document(testimony: store.Testimony) -> dict:
     """One testimony as a Whoosh document."""
     t = testimony
@@ -318,21 +337,7 @@ def document(testimony: store.Testimony) -> dict:
         "date": _as_datetime(date),
         "date_parts": date_parts(date),
         "published_parts": date_parts(t.published),
-        "facets": json.dumps(
-            {
-                "id": t.id,
-                "hash": t.content_hash,
-                "role": t.role,
-                "status": list(t.statuses),
-                "relationship": list(t.relationships),
-                "publisher": t.publisher,
-                "tags": list(t.tags),
-                "year": t.year,
-                "language": t.language,
-                "pseudonym": "yes" if t.speaker.is_pseudonym else "no",
-            },
-            ensure_ascii=False,
-        ).encode("utf-8"),
+        "facets": marshal.dumps(facet_record(t)),
     }
     doc[stemmed_field(t.language) or "text_other"] = t.text
     return {key: value for key, value in doc.items() if value is not None}
