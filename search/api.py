@@ -586,7 +586,7 @@ class Archive:
                 time.sleep(SWAP_WAIT)
         return search_index.open_index(self.index_dir)
 
-    def _parser(self, searcher, exact_names: bool):
+    def _parser(self, searcher):
         schema = searcher.schema
         reader = searcher.reader()
         word_fields = [f for f in WORD_FIELDS if reader.field_length(f)]
@@ -610,7 +610,7 @@ class Archive:
         )
         searcher = self.searcher()
         try:
-            q = self._parser(searcher, exact_names).parse(_name_field_alias(text))
+            q = self._parser(searcher).parse(_name_field_alias(text))
         except SearchError:
             raise
         except Exception as error:  # noqa: BLE001 - Whoosh raises many kinds; the user gets one line

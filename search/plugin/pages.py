@@ -6,7 +6,7 @@ answers JSON or HTML; each step is a function of its own.
 """
 
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup
@@ -102,9 +102,9 @@ async def search(datasette, asked: Asked) -> Answer:
         return Answer(error="Page and size must be whole numbers.", status=400)
     except (FileNotFoundError, search_api.SearchBusy) as error:
         return Answer(error=str(error), status=503, headers={"Retry-After": RETRY_AFTER})
-    for hit in result.hits:
-        hit["url"] = datasette.urls.row(asked.database, TABLE, hit["id"])
-    return Answer(result=result)
+    # Each hit with the link to its row; the search's own answer is left as it came.
+    hits = [dict(hit, url=datasette.urls.row(asked.database, TABLE, hit["id"])) for hit in result.hits]
+    return Answer(result=replace(result, hits=hits))
 
 
 def search_url(datasette, params: dict) -> str:
@@ -159,7 +159,7 @@ async def html_response(datasette, request, asked: Asked, answer: Answer) -> Res
         "exact_names": asked.exact_names,
         "filters": asked.filters,
         "result": result,
-        # Snippets were escaped by search.api.MarkFormatter; <mark> is their only markup.
+        # search.snippets.Snippet.html escaped everything but the <mark> of each matched span.
         "hits": [dict(hit, snippet=Markup(hit["snippet"])) for hit in (result.hits if result else [])],  # noqa: S704
         "facets": facet_links(datasette, asked, result) if result else [],
         "pages": page_links(datasette, asked, result) if result else {},
