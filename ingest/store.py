@@ -1,8 +1,13 @@
-"""The archive's SQLite shape, how an archive is opened, and its migrations.
+"""The store: every SQL statement against a testimony archive, and nothing else holds one.
+
+It owns the shape (tables, indexes, migrations), how an archive is opened (read-only, for writing, or
+created) and locked, its generations, writing a file's rows in one transaction, pruning, tombstones and
+clearances, building the public copy, and the reads the rest of the program needs, as typed records
+(`Testimony`, `Citation`, `Name`, `Candidate`...) rather than rows.
 
 The normalized tables (sources, people, testimonies, testimony_subjects, tags and their joins) are the
-source of truth. `testimonies` also carries a few denormalized browse columns (speaker, publisher,
-statuses, relationships, subjects, tags, ...) that ingest writes in the same transaction as the
+source of truth. `testimonies` also carries a few denormalized browse columns (speaker as printed,
+publisher, statuses, relationships, subjects, tags, ...) written in the same transaction as the
 normalized rows: Datasette can only facet on a table's own columns, and a view of correlated
 subqueries is too slow to facet at archive scale.
 
