@@ -488,3 +488,31 @@ def test_a_range_of_words_standing_for_too_many_is_refused_in_one_line(archive):
     with pytest.raises(search_api.QueryTooCostly) as refused:
         archive.search("{TOT]")
     assert str(refused.value) == "The range {TO t] stands for more than 500 words in the archive: narrow it."
+
+
+# -- #4: publish names the columns it copies ---------------------------------------------------------
+
+
+def test_publish_copies_columns_by_name_whatever_their_order_in_the_full_archive(tmp_path):
+    """A full archive whose tables have their columns in another order (what `add_column` in a migration,
+    or a hand repair with sqlite-utils' transform, can leave) publishes each value into its own column:
+    `insert ... select *` would have moved `source_file` into `visibility` without an error."""
+    from testimony_archive.ingest import privacy
+
+    full, public = tmp_path / "full.db", tmp_path / "public.db"
+    assert load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [DATA]).exit_code == 0
+    db = sqlite_utils.Database(full)
+    for table in ("sources", "testimonies", "people"):
+        columns = list(db[table].columns_dict)
+        db[table].transform(column_order=list(reversed(columns)))
+        assert list(db[table].columns_dict) != columns
+    db.close()
+    privacy.publish(full, public)
+    for table, blanked in (("sources", {"source_file"}), ("testimonies", {"private_hash"}), ("people", set())):
+        kept = [c for c in store.TABLES[table]["columns"] if c not in blanked]
+        select = f"select {', '.join(kept)} from {table} order by {kept[0]}"
+        assert rows(public, select) == rows(full, select), table
+        assert rows(
+            public, f"select count(*) as n from {table} where {' or '.join(f'{c} is not null' for c in blanked) or '0'}"
+        ) == [{"n": 0}]
+    assert {row["visibility"] for row in rows(public, "select visibility from sources")} == {"public"}
