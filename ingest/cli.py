@@ -94,7 +94,11 @@ def fail(message: str, code: int = 1):
 
 
 def open_db(db: Path, mode: str = store.READ, key=None):
-    """The archive at `db`, or one line and exit 2: read-only commands never create or migrate one."""
+    """The archive at `db`, or one line and exit 2: read-only commands never create or migrate one.
+
+    The one place a command checks its --db. Not typer's `exists=True`: that answers a usage box, and a
+    file that exists may still be no archive (or a public one where a full one is needed); the store says
+    which, in one line."""
     try:
         return store.open_archive(db, mode, key)
     except store.NotAnArchive as error:

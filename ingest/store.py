@@ -221,6 +221,14 @@ INDEXES = {
 READ, WRITE, CREATE = "read", "write", "create"
 
 
+# A testimony's speaker as written (people.name) and their flag. A left join, falling back on the browse
+# columns: a testimony whose speaker row is missing (a hand edit; SQLite does not enforce foreign keys)
+# is still read, indexed and matched by takedowns, never silently skipped.
+SPEAKER_JOIN = "left join people p on p.id = t.speaker_id"
+SPEAKER_NAME = "coalesce(p.name, rtrim(t.speaker, '*'))"
+SPEAKER_FLAG = "coalesce(p.is_pseudonym, t.speaker_is_pseudonym)"
+
+
 # -- records that cross the store's boundary --------------------------------------------------------
 
 
@@ -652,8 +660,8 @@ def _migrate_to_6(db: sqlite_utils.Database) -> None:
     """v5 -> v6: the `speaker` browse column is the name as printed (`Patime*`), so Datasette's JSON and CSV
     exports and its facets show a pseudonym as one whatever columns they were asked for."""
     db.execute(
-        "update testimonies set speaker = (select display_name from people where people.id = testimonies.speaker_id) "
-        "where speaker_is_pseudonym = 1"
+        "update testimonies set speaker = coalesce((select display_name from people "
+        "where people.id = testimonies.speaker_id), speaker || '*') where speaker_is_pseudonym = 1"
     )
 
 
@@ -1094,8 +1102,8 @@ def candidates(db: sqlite_utils.Database, ids: list[str] | None = None, public_o
     ):
         subjects.setdefault(testimony_id, []).append(tuple(person))
     for row in db.execute(
-        f"""select t.id, t.source_id, p.name, t.speaker_id, p.is_pseudonym, t.text
-        from testimonies t join people p on p.id = t.speaker_id where {where}""",
+        f"""select t.id, t.source_id, {SPEAKER_NAME}, t.speaker_id, {SPEAKER_FLAG}, t.text
+        from testimonies t {SPEAKER_JOIN} where {where}""",
         params,
     ):
         testimony_id, source_id, speaker, speaker_id, is_pseudonym, text = row
@@ -1255,7 +1263,7 @@ class Testimony:
 
 TESTIMONY_COLUMNS = (
     "t.id, t.content_hash, t.text, t.language, t.role, t.location, t.year, t.date, t.published, t.source_title, "
-    "t.publisher, p.name, p.is_pseudonym, t.tags, t.statuses, t.relationships"
+    f"t.publisher, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.tags, t.statuses, t.relationships"
 )
 
 
@@ -1275,7 +1283,7 @@ def testimonies(conn, ids: list[str]) -> dict[str, Testimony]:
         subjects.setdefault(testimony_id, []).append(Subject(person, relationship, status))
     found = {}
     for row in conn.execute(
-        f"""select {TESTIMONY_COLUMNS} from testimonies t join people p on p.id = t.speaker_id
+        f"""select {TESTIMONY_COLUMNS} from testimonies t {SPEAKER_JOIN}
         where t.id in (select value from json_each(?))""",
         [wanted],
     ):
@@ -1341,9 +1349,8 @@ def kind(conn) -> str | None:
 
 def citation(conn, testimony_id: str) -> Citation | None:
     row = conn.execute(
-        """select t.id, p.name, p.is_pseudonym, t.source_title, t.publisher, t.published, t.date, s.url
-        from testimonies t join sources s on s.id = t.source_id join people p on p.id = t.speaker_id
-        where t.id = ?""",
+        f"""select t.id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.source_title, t.publisher, t.published, t.date, s.url
+        from testimonies t join sources s on s.id = t.source_id {SPEAKER_JOIN} where t.id = ?""",
         [testimony_id],
     ).fetchone()
     if row is None:
@@ -1355,7 +1362,7 @@ def citation(conn, testimony_id: str) -> Citation | None:
 def speaker_of(conn, testimony_id: str) -> Name | None:
     """The speaker of one testimony."""
     row = conn.execute(
-        "select p.name, p.is_pseudonym from testimonies t join people p on p.id = t.speaker_id where t.id = ?",
+        f"select {SPEAKER_NAME}, {SPEAKER_FLAG} from testimonies t {SPEAKER_JOIN} where t.id = ?",
         [testimony_id],
     ).fetchone()
     return Name(row[0], bool(row[1])) if row else None

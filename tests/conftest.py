@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from testimony_archive.ingest import crypto, load, store
+from testimony_archive.ingest import crypto, load, privacy, store
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +92,18 @@ def wait_for_server(base: str, process, log: Path, timeout: float = 60.0) -> Non
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the server did not start: {Path(log).read_text()}") from None
             time.sleep(0.2)
+
+
+def published_sample(tmp_path_factory, *extra: Path, name: str = "archive") -> Path:
+    """A public archive `<name>.db` built the way users build one: the sample data (and `extra` files)
+    ingested into a full archive, then published."""
+    folder = tmp_path_factory.mktemp("sources")
+    shutil.copytree(DATA, folder / "data")
+    for path in extra:
+        shutil.copy(path, folder / path.name)
+    full = tmp_path_factory.mktemp("full") / "full.db"
+    report = load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [folder])
+    assert report.exit_code == 0, report.summary()
+    public = tmp_path_factory.mktemp("public") / f"{name}.db"
+    privacy.publish(full, public)
+    return public

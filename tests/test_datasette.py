@@ -5,33 +5,23 @@ import html
 import io
 import json
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from datasette.utils import await_me_maybe
-from testimony_archive.ingest import load, privacy, store
 from testimony_archive.search import plugin
 from testimony_archive.search.serve import make_datasette
 
-from .conftest import DATA, FACET_NAMES, fixture, rows
+from .conftest import FACET_NAMES, fixture, published_sample, rows
 
 DB = "archive"
 
 
 @pytest.fixture(scope="session")
 def archive_path(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("web-sources")
-    shutil.copytree(DATA, folder / "data")
-    shutil.copy(fixture("sources/hostile.yml"), folder / "hostile.yml")
-    full = tmp_path_factory.mktemp("web-full") / "full.db"
-    report = load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [folder])
-    assert report.exit_code == 0, report.summary()
     # What is served to the public is the public archive (a full one is locked without a login).
-    path = tmp_path_factory.mktemp("web") / f"{DB}.db"
-    privacy.publish(full, path)
-    return path
+    return published_sample(tmp_path_factory, fixture("sources/hostile.yml"), name=DB)
 
 
 @pytest.fixture(scope="session")

@@ -516,3 +516,38 @@ def test_publish_copies_columns_by_name_whatever_their_order_in_the_full_archive
             public, f"select count(*) as n from {table} where {' or '.join(f'{c} is not null' for c in blanked) or '0'}"
         ) == [{"n": 0}]
     assert {row["visibility"] for row in rows(public, "select visibility from sources")} == {"public"}
+
+
+# -- found in review ---------------------------------------------------------------------------------
+
+
+def test_a_testimony_whose_speaker_row_is_missing_is_still_matched_by_a_takedown(runner, tmp_path):
+    """SQLite does not enforce foreign keys: a hand edit can leave a testimony without its people row. The
+    store's reads join people with a left join, so takedown matching (and publish's re-check) still see it."""
+    words = "They took my brother Zqcopy hotel at night and we have heard nothing from him since that day."
+    for name, speaker in (("a", "Aziz"), ("b", "Kamil Tursun")):
+        write(
+            tmp_path / "in" / f"{name}.yml",
+            f"source: {{title: Source {name}, publisher: Test Rights Group, published: 2024}}\n"
+            f"testimonies:\n  - speaker: {speaker}\n    role: family\n    text: {words}\n",
+        )
+    full, public = tmp_path / "full.db", tmp_path / "public.db"
+    assert invoke(runner, "ingest", tmp_path / "in", "--db", full).exit_code == 0
+    assert invoke(runner, "publish", "--db", full, "--out", public).exit_code == 0
+    first, second = (
+        rows(full, "select t.id from testimonies t join sources s on s.id = t.source_id where s.title = ?", [title])[0][
+            "id"
+        ]
+        for title in ("Source a", "Source b")
+    )
+    conn = sqlite3.connect(full)
+    with conn:
+        conn.execute("delete from people where name = 'Kamil Tursun'")
+    conn.close()
+    result = invoke(runner, "takedown", first, "--reason", "asked", "--db", full, "--json")
+    assert result.exit_code == 0, result.output
+    assert second in json.loads(result.output)["also_matching"]
+    for db in (full, public):
+        assert rows(db, "select count(*) as n from testimonies where text like '%Zqcopy hotel%'") == [{"n": 0}], db
+    assert invoke(runner, "publish", "--db", full, "--out", public).exit_code == 0
+    assert b"Zqcopy hotel" not in public.read_bytes()

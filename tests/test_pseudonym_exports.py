@@ -8,22 +8,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from testimony_archive.ingest import load, privacy, store
+from testimony_archive.ingest import load, store
 from testimony_archive.search.serve import make_datasette
 
-from .conftest import DATA, rows
+from .conftest import DATA, published_sample, rows
 
 DB = "archive"
 
 
 @pytest.fixture(scope="module")
 def public(tmp_path_factory) -> Path:
-    full = tmp_path_factory.mktemp("exports-full") / "full.db"
-    report = load.ingest_paths(store.open_archive(full), Path(f"{full}.whoosh"), [DATA])
-    assert report.exit_code == 0, report.summary()
-    path = tmp_path_factory.mktemp("exports") / f"{DB}.db"
-    privacy.publish(full, path)
-    return path
+    return published_sample(tmp_path_factory, name=DB)
 
 
 @pytest.fixture(scope="module")
