@@ -74,6 +74,8 @@ def options(
     if log is None:
         return
     try:
+        # Created readable by its owner alone: it names files (which often name people) and testimony ids.
+        os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         _log_handler = logging.FileHandler(log, encoding="utf-8")
     except OSError as error:
         fail(f"cannot write the log {log}: {error.strerror or error}", 2)

@@ -237,7 +237,8 @@ def _each_file(paths, progress, max_bytes, column_map, follow_symlinks, handle) 
 
 
 def _failed(path: Path, sha256: str | None, error: str) -> FileResult:
-    log.warning("%s", one_line(error))
+    # Not the reason: it can quote what the file holds (a value, a name); the run's ingest_run_files has it.
+    log.warning("failed %s (its reason is in the command's output and the run's ingest_run_files)", one_line(str(path)))
     return FileResult(path=str(path), sha256=sha256, status="failed", error=error)
 
 

@@ -383,7 +383,10 @@ def takedown(
                 lock.release()
     for copy in copies:
         log.info(
-            "takedown: public copy %s %s%s", one_line(copy.path), copy.status, f" ({copy.reason})" * bool(copy.reason)
+            "takedown: public copy %s %s%s",
+            one_line(copy.path),
+            copy.status,
+            f" ({one_line(copy.reason)})" if copy.reason else "",
         )
     log.info(
         "takedown: %d testimonies (%s)%s removed from %s; %d more matched it; the reason is in the audit log",

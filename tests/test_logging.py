@@ -25,10 +25,17 @@ def test_the_log_is_an_audit_trail_that_keeps_no_words(tmp_path):
     shutil.copytree(DATA, folder)
     shutil.copy(fixture("sources/restricted.yml"), folder / "restricted.yml")
     write(folder / "broken.yml", "source: [unclosed\n")
+    # A bad value is quoted in the error line the archivist sees; never in the log.
+    write(
+        folder / "bad-role.yml",
+        "source: {title: Bad role, publisher: Test Rights Group, published: 2024}\n"
+        "testimonies:\n  - speaker: Zqname india\n    role: Zqwords juliet\n    text: Some words.\n",
+    )
     log, full, public = tmp_path / "runs.log", tmp_path / "full.db", tmp_path / "public.db"
 
     ingest = run_cli("--log", log, "ingest", folder, "--db", full, check=False)
-    assert ingest.returncode == 1  # the broken file
+    assert ingest.returncode == 1  # the broken files
+    assert "Zqwords juliet" in ingest.stderr  # positive control: the error line quotes the value
     run_cli("--log", log, "publish", "--db", full, "--out", public)
     marked = rows(full, "select id from testimonies where text like '%Zqtakedown foxtrot%'")[0]["id"]
     run_cli("--log", log, "takedown", marked, "--reason", REASON, "--db", full)
@@ -36,9 +43,10 @@ def test_the_log_is_an_audit_trail_that_keeps_no_words(tmp_path):
 
     lines = log.read_text(encoding="utf-8").splitlines()
     text = "\n".join(lines)
+    assert log.stat().st_mode & 0o077 == 0  # its owner's alone
     # One line per file, with its outcome, and one per run with the totals.
     run = rows(full, "select * from ingest_runs")[0]
-    assert run["failed"] == 1 and sum(" ingested " in line for line in lines) == run["files"] - 1
+    assert run["failed"] == 2 and sum(" ingested " in line for line in lines) == run["files"] - 2
     assert any("WARNING" in line and "broken.yml" in line for line in lines)
     run = rows(full, "select * from ingest_runs")[0]
     assert any(
@@ -51,7 +59,16 @@ def test_the_log_is_an_audit_trail_that_keeps_no_words(tmp_path):
     assert any(f"restore: 1 lifted ({marked})" in line for line in lines)
     assert all(line[:4].isdigit() and line[19] == "Z" for line in lines)  # UTC timestamps
     # Never the words, the private fields or the reason; they are where they belong (positive control).
-    for marker in ("Zqtakedown foxtrot", "Zqrealname", "Zqnotes", "Zqlocation", "Zqrestricted", "Zqreason"):
+    for marker in (
+        "Zqtakedown foxtrot",
+        "Zqrealname",
+        "Zqnotes",
+        "Zqlocation",
+        "Zqrestricted",
+        "Zqreason",
+        "Zqwords",
+        "Zqname",
+    ):
         assert marker not in text, marker
     assert rows(full, "select reason from audit_log where action = 'takedown'") == [{"reason": REASON}]
     assert b"Zqrestricted" in full.read_bytes()
