@@ -92,8 +92,10 @@ def report(report, as_json: bool, verb: str) -> None:
 
 
 def snippet_text(hit: dict) -> Text:
-    """A hit's snippet as terminal text, its matched words in bold, from the spans search returns."""
-    text = Text(hit["snippet_text"])
+    """A hit's snippet as terminal text, its matched words in bold, from the spans search returns. Made
+    terminal-safe before rich sees it: rich would drop a \r or \b and shift every span after it; the
+    stand-ins replace one character with one."""
+    text = Text(terminal_safe(hit["snippet_text"]))
     for start, end in hit["marks"]:
         text.stylize("bold yellow", start, end)
     return text

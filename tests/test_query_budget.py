@@ -253,3 +253,24 @@ def _metadata(public: Path, extra: dict) -> dict:
     metadata = load_metadata(public.stem)
     metadata.setdefault("plugins", {}).setdefault("testimony", {}).update(extra["plugins"]["testimony"])
     return metadata
+
+
+def test_controls_before_a_match_neither_vanish_nor_shift_the_highlight(runner, tmp_path):
+    """rich drops \\r, \\b, \\v and \\f from a Text: made safe first, they show as stand-ins and the bold
+    stays on the matched word (a review found `pri[son he]re` in bold)."""
+    from testimony_archive.ingest import render
+
+    db = tmp_path / "a.db"
+    source = write(
+        tmp_path / "s.yml",
+        "source: {title: Title, publisher: P, published: 2025}\n"
+        "testimonies:\n  - {speaker: Aziz, text: One two three four prison here.}\n",
+    )
+    assert runner.invoke(app, ["ingest", str(source), "--db", str(db)]).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("update testimonies set text = ?", ["one\rtwo\vthree\bfour prison here"])
+    hit = json.loads(runner.invoke(app, ["search", "prison", "--db", str(db), "--json"]).output)["hits"][0]
+    shown = render.snippet_text(hit)
+    bold = [shown.plain[span.start : span.end] for span in shown.spans]
+    assert bold == ["prison"]
+    assert "␍" in shown.plain and "␋" in shown.plain and "␈" in shown.plain
