@@ -105,7 +105,7 @@ where {FTS_TABLE}_fts match ?{{where}}"""
 TOP_HITS = f"""select t.id, snippet({FTS_TABLE}_fts, 0, '<mark>', '</mark>', ' … ', {SNIPPET_TOKENS}) as snippet
 from {FTS_TABLE}_fts join {FTS_TABLE} t on t.rowid = {FTS_TABLE}_fts.rowid
 where {FTS_TABLE}_fts match ?{{where}} order by {FTS_TABLE}_fts.rank limit {PAGE_SIZE}"""
-# The archive's facets (search.index.FACETS), counted over every match as the archive counts them.
+# The archive's facets (ingest.vocabulary.FACETS), counted over every match as the archive counts them.
 FACETS = f"""with m as materialized ({MATCHES})
 select 'total', null, count(*) from m
 union all select 'role', role, count(*) from m group by role

@@ -391,7 +391,7 @@ def normalize(document: dict, path) -> NormalizedSource:
         testimony = Testimony(row, subjects, norm.tag_ids(raw.get("tags")), private)
         # Two hashes: content_hash (published, and kept in the index) covers only what may be public, so
         # nobody can test a guessed real name against it; private_hash, a keyed hash of the private fields,
-        # is computed by the writer, which holds the archive key (see ingest.db.private_digest).
+        # is computed by the writer, which holds the archive key (see ingest.store.private_digest).
         row["content_hash"] = testimony_hash(row, subjects, testimony.tags, source, source_tags)
         row["private_hash"] = None
         testimonies.append(testimony)

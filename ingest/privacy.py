@@ -202,7 +202,7 @@ def _remove_database(path: Path) -> None:
 # -- what to take down -------------------------------------------------------------------------------
 
 
-def resolve_person(db: sqlite_utils.Database, spec: str, copies: list["Copy"] = ()) -> dict:
+def resolve_person(db: sqlite_utils.Database, spec: str, copies: list["Copy"] = ()) -> store.Person:
     """Exactly one person: an id, `Name*` (a pseudonym) or `Name` (a real name). LookupError otherwise,
     listing the candidates when the name is ambiguous (a pseudonym is one person per source). A person no
     longer in the full archive is looked for in its public copies (published before the file changed)."""
@@ -250,7 +250,7 @@ def describe_person(db: sqlite_utils.Database, person: store.Person) -> str:
 
 
 def resolve_targets(
-    db: sqlite_utils.Database, testimony_ids: list[str], person: dict | None, copies: list["Copy"] = ()
+    db: sqlite_utils.Database, testimony_ids: list[str], person: store.Person | None, copies: list["Copy"] = ()
 ) -> list[str]:
     """Testimony ids to take down: those named, plus every testimony a person gave or is a subject of (so
     the person leaves `people`). An id is accepted when the full archive holds it, when it was taken down
@@ -331,7 +331,7 @@ def takedown(
     testimony_ids: list[str],
     reason: str,
     key: ArchiveKey | None,
-    person: dict | None = None,
+    person: store.Person | None = None,
     extra_copies: list[Path] = (),
     actor: str | None = None,
     lock_timeout: float = search_index.LOCK_TIMEOUT,
@@ -426,7 +426,7 @@ def _fingerprints(full, testimony_ids: list[str], copies: list[Copy]) -> dict[st
     return found
 
 
-def _person_probe(person: dict, at: str) -> Takedown:
+def _person_probe(person: store.Person, at: str) -> Takedown:
     return Takedown(
         0,
         at,

@@ -297,8 +297,8 @@ def kind_of(table_names, published: bool) -> str | None:
 
 
 def archive_kind(db: sqlite_utils.Database) -> str | None:
-    names = set(db.table_names())
-    return kind_of(names, "archive_meta" in names and get_meta(db, "published_at") is not None)
+    """ "full", "public" or None (see `kind_of`)."""
+    return kind(db.conn)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
@@ -358,6 +358,12 @@ def ensure_db_shape(
     return db
 
 
+def connect_read_only(path: Path | str, timeout: float = READ_TIMEOUT) -> sqlite3.Connection:
+    """A connection that cannot write a byte of the file (SQLite's `mode=ro`), whatever path spells it."""
+    uri = f"file:{urllib.parse.quote(str(Path(path).resolve()))}?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=timeout)
+
+
 def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = None) -> sqlite_utils.Database:
     """Open the archive at `path`, waiting up to LOCK_TIMEOUT seconds for another writer's lock.
 
@@ -370,8 +376,7 @@ def open_archive(path: Path | str, mode: str = CREATE, key: ArchiveKey | None = 
     if mode != CREATE and not path.is_file():
         raise NotAnArchive(f"no archive at {path}")
     if mode == READ:
-        uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=READ_TIMEOUT)
+        conn = connect_read_only(path, READ_TIMEOUT)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=LOCK_TIMEOUT)
@@ -1339,7 +1344,7 @@ def tombstoned_ids(db: sqlite_utils.Database) -> set[str]:
 
 
 def kind(conn) -> str | None:
-    """`archive_kind` for a bare connection: "full", "public" or None (see `kind_of`)."""
+    """An archive's kind from a bare connection (what Datasette's `execute_fn` hands a function)."""
     tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
     published = "archive_meta" in {name.lower() for name in tables} and bool(
         conn.execute("select 1 from archive_meta where key = 'published_at'").fetchall()
@@ -1385,7 +1390,7 @@ def snapshot(path: Path | str, timeout: float = READ_TIMEOUT):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no archive at {path}")
-    conn = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro", uri=True, timeout=timeout)
+    conn = connect_read_only(path, timeout)
     try:
         conn.execute("begin")
         yield conn

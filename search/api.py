@@ -4,8 +4,8 @@ A query goes through Whoosh's parser configured for researchers (AND by default,
 field:value, prefix*, fuzzy~, date ranges), is checked for what Whoosh would silently mangle or run
 pathologically slowly (unbalanced quotes and brackets, unknown fields, leading wildcards), and has
 its name terms widened to spelling variants unless `exact_names` is set. Hits come back with
-HTML-escaped snippets cut from the SQLite text, the names that matched and why, and facet counts
-over every matching document (not just the page).
+snippets cut from the SQLite text (plain text, match spans, and escaped HTML), the names that matched
+and why, and facet counts over every matching document (not just the page).
 
 Search never reports what SQLite does not hold. The index records the database generation it was
 built for; when the database has moved on (an ingest or a takedown is under way, or one was killed),

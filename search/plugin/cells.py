@@ -8,7 +8,6 @@ Every name and flag is read through the store (`ingest.store`), on Datasette's c
 
 import os
 import sqlite3
-import urllib.parse
 from functools import lru_cache
 
 from datasette.utils import tilde_decode
@@ -87,7 +86,10 @@ async def name_of(datasette, database, table, row, value, person_id=None) -> sto
     keys = set(row.keys())  # a sqlite3.Row: `in row` would test its values
     flags = {TABLE: ("speaker", "speaker_is_pseudonym"), PEOPLE: ("name", "is_pseudonym")}.get(table)
     if flags and set(flags) <= keys:
-        return store.Name(row[flags[0]], bool(row[flags[1]]))
+        flag = bool(row[flags[1]])
+        name = row[flags[0]]
+        # Since schema 6 the testimonies' speaker column holds the name as printed: the Name holds it as written.
+        return store.Name(name.removesuffix("*") if flag and isinstance(name, str) else name, flag)
     if person_id is None and table == PEOPLE and "id" in keys:
         person_id = row["id"]
     if person_id is None and table == TABLE and "speaker_id" in keys:
@@ -161,7 +163,7 @@ def people_have_display_name(path) -> bool:
 @lru_cache(maxsize=64)
 def _display_name_column(path: str, stamp: int) -> bool:
     try:
-        conn = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
+        conn = store.connect_read_only(path)
         try:
             return store.people_have_display_name(conn)
         finally:
