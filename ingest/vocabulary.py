@@ -2,7 +2,9 @@
 printed, what counts as "yes" in a query string or a filter, and the archive's clock.
 
 ingest writes with these names, the index stores them, search.api filters on them and the plugin
-shows them; a new facet is added here and nowhere else.
+shows them. A new facet is named here, then given its index field (search.index.build_schema), its
+value (search.index.facet_record) and its filter (search.api.FILTERS); an index built for another list
+of FACETS is rebuilt, never misread.
 """
 
 import datetime

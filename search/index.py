@@ -44,6 +44,9 @@ GENERATION_FILE = "GENERATION"
 VERSION_FILE = "VERSION"
 # Bump when the schema or analysis changes: an index of another version is rebuilt, never mixed.
 INDEX_VERSION = 7
+# The VERSION file: the version, then the facet layout (an index whose records follow another FACETS order is
+# another version, and rebuilt).
+VERSION_TEXT = f"{INDEX_VERSION}\n{','.join(FACETS)}"
 LOCK_TIMEOUT = store.LOCK_TIMEOUT  # one wait for every writer's lock, the archive's and the index's
 BATCH = 1000
 
@@ -194,7 +197,7 @@ def open_or_create(index_dir: Path):
         return whoosh_index.open_dir(str(index_dir), indexname=INDEX_NAME)
     index_dir.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
-    _write_file(index_dir / VERSION_FILE, INDEX_VERSION)
+    _write_file(index_dir / VERSION_FILE, VERSION_TEXT)
     return ix
 
 
@@ -227,8 +230,11 @@ def writer(index_dir: Path, timeout: float = LOCK_TIMEOUT, **options):
 
 
 def read_version(index_dir: Path) -> int | None:
+    """The version of the code that built the index; None when unknown, or when its facet records were
+    laid out for another FACETS (they are read by position: see `facet_record`)."""
     try:
-        return int((Path(index_dir) / VERSION_FILE).read_text().strip())
+        version, _, layout = (Path(index_dir) / VERSION_FILE).read_text().strip().partition("\n")
+        return int(version) if layout == ",".join(FACETS) else None
     except (OSError, ValueError):
         return None
 
@@ -247,7 +253,7 @@ def read_generation(index_dir: Path) -> int | None:
 
 def write_generation(index_dir: Path, generation: int) -> None:
     """Atomically record which SQLite generation the index reflects."""
-    _write_file(Path(index_dir) / VERSION_FILE, INDEX_VERSION)
+    _write_file(Path(index_dir) / VERSION_FILE, VERSION_TEXT)
     _write_file(Path(index_dir) / GENERATION_FILE, generation)
 
 

@@ -551,3 +551,19 @@ def test_a_testimony_whose_speaker_row_is_missing_is_still_matched_by_a_takedown
         assert rows(db, "select count(*) as n from testimonies where text like '%Zqcopy hotel%'") == [{"n": 0}], db
     assert invoke(runner, "publish", "--db", full, "--out", public).exit_code == 0
     assert b"Zqcopy hotel" not in public.read_bytes()
+
+
+def test_an_index_laid_out_for_other_facets_is_rebuilt_not_misread(runner, tmp_path):
+    """Facet records are read by position: an index built for another FACETS order is another version."""
+    db = tmp_path / "a.db"
+    assert invoke(runner, "ingest", DATA, "--db", db).exit_code == 0
+    index_dir = Path(f"{db}.whoosh")
+    assert search_index.current(index_dir)
+    layout = ",".join(reversed(search_index.FACETS))
+    (index_dir / search_index.VERSION_FILE).write_text(f"{search_index.INDEX_VERSION}\n{layout}\n")
+    assert not search_index.current(index_dir)
+    with pytest.raises(FileNotFoundError, match="from another version"):
+        search_index.open_index(index_dir)
+    assert invoke(runner, "ingest", DATA, "--db", db).exit_code == 0  # rebuilt first
+    assert search_index.current(index_dir)
+    assert search_api.search(db, index_dir, "", filters={"pseudonym": ["yes"]}).total == 6
