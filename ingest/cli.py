@@ -460,9 +460,7 @@ def copies(
         record, removed = privacy.forget_copy(open_db(db, store.WRITE), forget)
     except LookupError as error:
         fail(f"{error} of {db}", 2)
-    render.out.print(
-        Text(f"Forgot {forget}: takedowns will no longer look for it." + (f" Removed {removed}." if removed else ""))
-    )
+    render.forgot(record, removed, as_json)
 
 
 @app.command()

@@ -272,3 +272,16 @@ def copies(listed: list[dict], db, as_json: bool) -> None:
     for row in listed:
         state = "" if row["exists"] else "  MISSING"
         out.print(Text(f"{row['path']}  index {row['index_dir']}  published {row['published_at']}{state}"))
+
+
+def forgot(record: dict, removed: str, as_json: bool) -> None:
+    """A public copy `copies --forget` stopped tracking, and what of it was removed from disk."""
+    if as_json:
+        emit_json({"forgot": record, "removed": removed})
+        return
+    out.print(
+        Text(
+            f"Forgot {record['path']}: takedowns will no longer look for it."
+            + (f" Removed {removed}." if removed else "")
+        )
+    )

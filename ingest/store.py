@@ -821,11 +821,11 @@ def write_file(
         for normalized in sources:
             claimed = db.execute("select source_file from sources where id = ?", [normalized.source["id"]]).fetchall()
             if claimed and claimed[0][0] not in (source_file, None) and Path(claimed[0][0]).exists():
-                key = "url" if normalized.source["url"] else "publisher, title and published date"
+                same = "url" if normalized.source["url"] else "publisher, title and published date"
                 raise InvalidSource(
                     source_file,
                     "source",
-                    f"is the same source (same {key}) as {claimed[0][0]}: a source belongs in one file",
+                    f"is the same source (same {same}) as {claimed[0][0]}: a source belongs in one file",
                 )
         marks = ",".join("?" * len(source_ids))
         gone = [
@@ -1350,6 +1350,12 @@ def kind(conn) -> str | None:
         conn.execute("select 1 from archive_meta where key = 'published_at'").fetchall()
     )
     return kind_of(tables, published)
+
+
+# The where clause the plugin hands Datasette for `?_search=` on the testimonies table: the matching ids
+# travel as one JSON parameter (Datasette's filter hook takes a clause, not rows).
+SEARCH_FILTER = "id in (select value from json_each(:_testimony_search_ids))"
+SEARCH_FILTER_PARAM = "_testimony_search_ids"
 
 
 def citation(conn, testimony_id: str) -> Citation | None:

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from datasette.filters import FilterArguments
+from testimony_archive.ingest import store
 from testimony_archive.ingest.vocabulary import truthy
 
 from .. import api as search_api
@@ -79,10 +80,9 @@ def table_search(request, database, table, datasette):
         described = f'search matches "{text}"'
         if unindexed:
             described += f" ({unindexed} testimonies not in the search index yet: the archive is being updated)"
-        # Datasette's table page needs its filter as a where clause: the ids travel as one JSON parameter.
         return FilterArguments(
-            ["id in (select value from json_each(:_testimony_search_ids))"],
-            {"_testimony_search_ids": json.dumps(ids)},
+            [store.SEARCH_FILTER],
+            {store.SEARCH_FILTER_PARAM: json.dumps(ids)},
             [described],
         )
 
