@@ -219,21 +219,34 @@ def test_a_locked_database_is_a_clear_busy_answer(runner, corpus_archive, tmp_pa
         writer.close()
 
 
-def test_the_terminal_never_gets_raw_control_sequences(runner, tmp_path):
-    """Ingest refuses control characters, but an archive written by an older version (or by hand) can hold
-    them: whatever is stored, the CLI shows escape sequences as visible symbols, never raw."""
+def hand_edited(runner, tmp_path, speaker: str, words: str, **columns) -> Path:
+    """An archive of one testimony, then edited by hand (`columns` of testimonies set as given): what an
+    older version, or a hand repair, can leave that ingest would refuse."""
     db = tmp_path / "a.db"
     source = write(
         tmp_path / "s.yml",
         "source: {title: Title, publisher: P, published: 2025}\n"
-        "testimonies:\n  - {speaker: Patime*, text: Camp words and hidden things.}\n",
+        f"testimonies:\n  - {{speaker: {speaker}, text: {words}}}\n",
     )
     assert runner.invoke(app, ["ingest", str(source), "--db", str(db)]).exit_code == 0
-    text = "Camp words \x1b]52;c;ZXZpbA==\x07 and \u202eesrever\u202c and \x1b[8m hidden."
     with sqlite3.connect(db) as conn:
-        conn.execute(
-            "update testimonies set text = ?, source_title = ?, publisher = ?", [text, "T \x1b[2K\x1b[1A", "P \x9b31m"]
-        )
+        conn.execute(f"update testimonies set {', '.join(f'{c} = ?' for c in columns)}", list(columns.values()))
+    return db
+
+
+def test_the_terminal_never_gets_raw_control_sequences(runner, tmp_path):
+    """Ingest refuses control characters, but an archive written by an older version (or by hand) can hold
+    them: whatever is stored, the CLI shows escape sequences as visible symbols, never raw."""
+    text = "Camp words \x1b]52;c;ZXZpbA==\x07 and \u202eesrever\u202c and \x1b[8m hidden."
+    db = hand_edited(
+        runner,
+        tmp_path,
+        "Patime*",
+        "Camp words and hidden things.",
+        text=text,
+        source_title="T \x1b[2K\x1b[1A",
+        publisher="P \x9b31m",
+    )
     result = runner.invoke(app, ["search", "camp", "--db", str(db)])
     assert result.exit_code == 0
     for raw in ("\x1b", "\x07", "\x9b", "\u202e", "\u202c"):
@@ -260,15 +273,9 @@ def test_controls_before_a_match_neither_vanish_nor_shift_the_highlight(runner, 
     stays on the matched word (a review found `pri[son he]re` in bold)."""
     from testimony_archive.ingest import render
 
-    db = tmp_path / "a.db"
-    source = write(
-        tmp_path / "s.yml",
-        "source: {title: Title, publisher: P, published: 2025}\n"
-        "testimonies:\n  - {speaker: Aziz, text: One two three four prison here.}\n",
+    db = hand_edited(
+        runner, tmp_path, "Aziz", "One two three four prison here.", text="one\rtwo\vthree\bfour prison here"
     )
-    assert runner.invoke(app, ["ingest", str(source), "--db", str(db)]).exit_code == 0
-    with sqlite3.connect(db) as conn:
-        conn.execute("update testimonies set text = ?", ["one\rtwo\vthree\bfour prison here"])
     hit = json.loads(runner.invoke(app, ["search", "prison", "--db", str(db), "--json"]).output)["hits"][0]
     shown = render.snippet_text(hit)
     bold = [shown.plain[span.start : span.end] for span in shown.spans]
