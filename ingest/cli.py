@@ -202,9 +202,9 @@ def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_jso
     with render.file_progress() as progress:
         task = progress.add_task("Indexing", total=store.testimony_count(archive), name="")
         try:
-            count = search_index.rebuild(archive, index_for(db, index), lambda n: progress.advance(task, n))
-        except search_index.IndexBusy as error:
-            fail(str(error))
+            count = load.reindex(archive, db, index_for(db, index), lambda n: progress.advance(task, n))
+        except (search_index.IndexBusy, store.ArchiveBusy) as error:
+            fail(f"{error}; is an ingest, takedown or publish running?")
     render.reindexed(count, index_for(db, index), as_json)
 
 

@@ -270,6 +270,7 @@ def ingest_paths(
     # The locks are taken first: a second ingest (or a takedown, a publish) waits here, then fails, before
     # anything is written; the takedowns are read under them, so none can land unseen during the run.
     with store.writing(store.database_path(db), lock_timeout):
+        search_index.remove_leftovers(index_dir)  # what a killed rebuild left beside the index
         repaired = 0
         if not search_index.current(index_dir) and store.generation(db):
             repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
@@ -288,6 +289,14 @@ def ingest_paths(
         *(summary[k] for k in ("files", "inserted", "updated", "unchanged", "removed", "withheld", "failed")),
     )
     return report
+
+
+def reindex(db: sqlite_utils.Database, db_path: Path, index_dir: Path, progress=None) -> int:
+    """Rebuild the index from SQLite under the archive's writer lock (so no ingest, takedown or publish
+    runs meanwhile), after removing what a killed rebuild left beside it; returns the document count."""
+    with store.writing(db_path):
+        search_index.remove_leftovers(index_dir)
+        return search_index.rebuild(db, index_dir, progress)
 
 
 def _write_one(db, matcher, key, updater, path: Path, sha256: str | None, sources) -> FileResult:

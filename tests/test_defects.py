@@ -374,6 +374,20 @@ def test_a_planted_old_index_goes_at_the_next_reindex(runner, sample_copy):
     assert not leftover.exists()
 
 
+@pytest.mark.parametrize("command", ["reindex", "ingest"])
+def test_a_build_folder_left_by_a_killed_rebuild_goes_at_the_next_reindex_or_ingest(runner, sample_copy, command):
+    """A rebuild killed while it builds leaves `.<index>.XXXX` holding a whole index (a takedown's words
+    among them, when it was the takedown's rebuild). Ingest and reindex hold the archive's writer lock, so
+    no build of another command can be running: they remove it."""
+    index_dir = Path(f"{sample_copy}.whoosh")
+    leftover = search_index.new_build_dir(index_dir)
+    (leftover / "_testimonies_1.toc").write_bytes(b"a killed build")
+    args = ["ingest", DATA] if command == "ingest" else ["reindex"]
+    assert invoke(runner, *args, "--db", sample_copy).exit_code == 0
+    assert not leftover.exists()
+    assert search_index.current(index_dir)
+
+
 # -- #11: scrub never passes over a busy WAL checkpoint ---------------------------------------------
 
 MARKER = "Zqscrubmarker"
