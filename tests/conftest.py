@@ -3,6 +3,11 @@
 import os
 import shutil
 import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,21 +82,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_server(base: str, process, log: Path, timeout: float = 60.0) -> None:
-    """Until a server started as `process` answers on `base` (its /robots.txt); fails with its log if it
-    exits first or does not answer within `timeout` seconds."""
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
+@contextmanager
+def running_server(command: list[str], port: int, log: Path, timeout: float = 60.0, **popen) -> Iterator[str]:
+    """A real server process started with `command` (listening on `port`, its stderr in `log`): yields its
+    base URL once it answers /robots.txt, and stops it afterwards. Fails with its log if it exits first or
+    does not answer within `timeout` seconds."""
+    base = f"http://127.0.0.1:{port}"
+    with Path(log).open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, **popen)
         try:
-            urllib.request.urlopen(base + "/robots.txt", timeout=5).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server did not start: {Path(log).read_text()}") from None
-            time.sleep(0.2)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/robots.txt", timeout=5).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise AssertionError(f"the server did not start: {Path(log).read_text()}") from None
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def published_sample(tmp_path_factory, *extra: Path, name: str = "archive") -> Path:

@@ -9,13 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, ROOT, free_port
+from .conftest import DATA, ROOT, free_port, running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -45,26 +43,9 @@ def server(tmp_path_factory):
         [*testimony, "publish", "--db", str(full), "--out", str(db)], check=True, capture_output=True, cwd=ROOT
     )
     port = free_port()
-    process = subprocess.Popen(
-        [*testimony, "serve", "--db", str(db), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"testimony serve did not start: {process.stdout.read().decode()}") from None
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    command = [*testimony, "serve", "--db", str(db), "--port", str(port)]
+    with running_server(command, port, folder / "serve.log", cwd=ROOT) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

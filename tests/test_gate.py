@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -30,7 +29,7 @@ from testimony_archive.search import plugin
 from testimony_archive.search.plugin import gate
 from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
-from .conftest import fixture, free_port, wait_for_server
+from .conftest import fixture, free_port, running_server
 from .test_privacy import HIDDEN, TAKEDOWN_MARKER, build_full, crawl
 
 FULL, PUBLIC = "archive", "public"
@@ -381,24 +380,10 @@ def datasette_process(db_path: Path, stderr_path: Path):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != PASSWORD_ENV}
     env["DATASETTE_SECRET"] = SECRET
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(DATASETTE), str(db_path), "--port", str(port), "--host", "127.0.0.1"],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_server(base, process, stderr_path)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+    with running_server(
+        [str(DATASETTE), str(db_path), "--port", str(port), "--host", "127.0.0.1"], port, stderr_path, env=env
+    ) as base:
+        yield base
 
 
 def http_get(base: str, url: str, cookie: str | None = None) -> tuple[int, str]:

@@ -15,7 +15,6 @@ import random
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -35,7 +34,7 @@ from testimony_archive.search import hardening, plugin
 from testimony_archive.search.plugin import cells, gate
 from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
-from .conftest import DATA, ROOT, free_port, wait_for_server
+from .conftest import DATA, ROOT, free_port, running_server
 
 DB = "public"
 FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
@@ -556,17 +555,10 @@ def login_server(full: Path, stderr_path: Path):
     (logins refill at 20 a minute instead of 5, so the test waits 3 s, not 12)."""
     port = free_port()
     env = dict(os.environ, **{PASSWORD_ENV: hash_password(PASSWORD)})
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(full), str(port)], cwd=ROOT, env=env, stderr=stderr
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_server(base, process, stderr_path)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    with running_server(
+        [sys.executable, "-c", SERVER, str(full), str(port)], port, stderr_path, cwd=ROOT, env=env
+    ) as base:
+        yield base
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -679,29 +671,18 @@ async def test_a_slow_or_oversized_login_form_is_refused():
 def test_a_real_server_logs_one_line_per_error_and_no_traceback(public, tmp_path):
     port = free_port()
     err = tmp_path / "serve.err"
-    with err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "testimony_archive.ingest.cli", "serve", "--db", str(public), "--port", str(port)],
-            cwd=ROOT,
-            stderr=stderr,
-            stdout=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_server(base, process, err)
-            before = len(err.read_text().splitlines())
-            urls = {**WERE_500, **WERE_LOGGED}
-            for url, status in urls.items():
-                request = urllib.request.Request(base + urllib.parse.quote(url, safe="/?=&%;:+,()*"))
-                try:
-                    urllib.request.urlopen(request, timeout=30).close()
-                    answered = 200
-                except urllib.error.HTTPError as error:
-                    answered = error.code
-                assert answered == status, (url, answered)
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    command = [sys.executable, "-m", "testimony_archive.ingest.cli", "serve", "--db", str(public), "--port", str(port)]
+    with running_server(command, port, err, cwd=ROOT) as base:
+        before = len(err.read_text().splitlines())
+        urls = {**WERE_500, **WERE_LOGGED}
+        for url, status in urls.items():
+            request = urllib.request.Request(base + urllib.parse.quote(url, safe="/?=&%;:+,()*"))
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+                answered = 200
+            except urllib.error.HTTPError as error:
+                answered = error.code
+            assert answered == status, (url, answered)
     lines = err.read_text().splitlines()[before:]
     assert "Traceback" not in err.read_text()
     assert len(lines) <= len(urls), lines
