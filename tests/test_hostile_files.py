@@ -562,11 +562,16 @@ def test_a_file_larger_than_stat_said_is_refused_not_read_whole(tmp_path, monkey
     assert read_bytes(path, max_bytes=len(good_yaml())) == good_yaml().encode()
 
 
-def test_an_unexpected_error_reading_one_file_is_its_line(runner, tmp_path, monkeypatch):
+def three_files(tmp_path, middle: str) -> Path:
+    """A folder of three good files, a.yml "First", b.yml `middle` (the one a test breaks) and c.yml "Third"."""
     folder = tmp_path / "in"
-    write(folder / "a.yml", good_yaml(title="First"))
-    write(folder / "b.yml", good_yaml(title="Broken by a bug"))
-    write(folder / "c.yml", good_yaml(title="Third"))
+    for name, title in (("a.yml", "First"), ("b.yml", middle), ("c.yml", "Third")):
+        write(folder / name, good_yaml(title=title))
+    return folder
+
+
+def test_an_unexpected_error_reading_one_file_is_its_line(runner, tmp_path, monkeypatch):
+    folder = three_files(tmp_path, "Broken by a bug")
     normalize = load.normalize
 
     def buggy(document, path):
@@ -590,10 +595,7 @@ def test_an_unexpected_error_reading_one_file_is_its_line(runner, tmp_path, monk
 
 
 def test_an_unexpected_error_writing_one_file_rolls_it_back_and_the_run_goes_on(runner, tmp_path, monkeypatch):
-    folder = tmp_path / "in"
-    write(folder / "a.yml", good_yaml(title="First"))
-    write(folder / "b.yml", good_yaml(title="Broken while written"))
-    write(folder / "c.yml", good_yaml(title="Third"))
+    folder = three_files(tmp_path, "Broken while written")
     write_source = store._write_source
 
     def buggy(db, normalized, *args):

@@ -858,6 +858,18 @@ def test_a_csv_source_whose_rows_disagree_is_refused(runner, tmp_path):
     ]
 
 
+def assert_withheld(runner, full, tmp_path, speaker: str, text: str) -> None:
+    """Ingesting `text` as another group's source, said by `speaker`, withholds it (a takedown matched)."""
+    copy = tmp_path / "copy.json"
+    document = {
+        "source": {"title": "Copy", "publisher": "Group B", "published": 2026},
+        "testimonies": [{"speaker": speaker, "text": text}],
+    }
+    copy.write_text(json.dumps(document), encoding="utf-8")
+    _, summary = ingest(runner, full, copy)
+    assert summary["withheld"] == 1, summary
+
+
 @pytest.mark.parametrize("evasion", ["zero-width spaces", "a long excerpt quoted by someone else"])
 def test_fingerprint_evasions_are_withheld(runner, full, tmp_path, evasion):
     long_text = (
@@ -879,18 +891,7 @@ testimonies:
     assert invoke(runner, "takedown", taken, "--reason", "asked", "--db", full).exit_code == 0
     # The excerpt: the last 40%, quoted word for word (Jaccard about 0.4: only the long-excerpt rule sees it).
     text = "\u200b".join(long_text) if evasion == "zero-width spaces" else long_text[len(long_text) * 3 // 5 :]
-    copy = tmp_path / "copy.json"
-    copy.write_text(
-        json.dumps(
-            {
-                "source": {"title": "Copy", "publisher": "Group B", "published": 2026},
-                "testimonies": [{"speaker": "A sister in Istanbul", "text": text}],
-            }
-        ),
-        encoding="utf-8",
-    )
-    result, summary = ingest(runner, full, copy)
-    assert summary["withheld"] == 1, summary
+    assert_withheld(runner, full, tmp_path, "A sister in Istanbul", text)
 
 
 # -- found by a second attacker's review ---------------------------------------------------------------
@@ -944,18 +945,7 @@ def test_invisible_fillers_and_look_alike_letters_do_not_hide_a_copy(runner, ful
         text = TAKEDOWN_TEXT.translate(str.maketrans("aeopc", "аеорс"))
     else:
         text = filler.join(TAKEDOWN_TEXT)
-    copy = tmp_path / "copy.json"
-    copy.write_text(
-        json.dumps(
-            {
-                "source": {"title": "Copy", "publisher": "Group B", "published": 2026},
-                "testimonies": [{"speaker": "Someone", "text": text}],
-            }
-        ),
-        encoding="utf-8",
-    )
-    result, summary = ingest(runner, full, copy)
-    assert summary["withheld"] == 1, summary
+    assert_withheld(runner, full, tmp_path, "Someone", text)
 
 
 def test_a_person_only_a_copy_still_holds_is_fingerprinted(runner, full, sources):
