@@ -37,6 +37,12 @@ MAX_REASON_CHARS = 500
 # fast C loader; anything else goes through the Python loader, which refuses aliases outright.
 DATE_FIELDS = {"published", "date", "since"}
 
+# A draft from `testimony extract` is marked so that it cannot be ingested by accident: a top-level
+# `draft` key (deleted by the archivist once the draft is reviewed) and, for each field the release did
+# not settle, a placeholder "UNRESOLVED: <question>". Both are refused until they are gone.
+DRAFT_KEY = "draft"
+UNRESOLVED = "UNRESOLVED"
+
 ANCHOR_LIKE = re.compile(r"(^|[\s\[{,:-])&[^\s]", re.MULTILINE)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..source import UNRESOLVED
 from .dates import PARTIAL_DATE
 from .quotations import first_sentence
 
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
     from .quotations import Quotation
 
 PLACEHOLDER = "UNKNOWN — set before ingesting"  # what the draft says where the release does not
+
+
+def placeholder(question: str) -> str:
+    """The value of a field the release did not settle: refused by validate and ingest until answered."""
+    return f"{UNRESOLVED}: {question}"
+
+
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/source.schema.json"
 
 
