@@ -3,6 +3,23 @@
 Each reader also drops the furniture that only its format shows: the page numbers and running heads of a
 PDF export, the navigation, footers, share buttons and hidden elements of an HTML page. What such furniture
 says about the release (an HTML page's meta tags, its footer lines, its tag lists) is kept in `Parsed.meta`.
+
+An HTML page's metadata is read by libraries, not by rules of our own:
+- title and site name by `trafilatura.metadata.extract_metadata` (og:, twitter:, Dublin Core and JSON-LD
+  `headline`/`publisher`, the <title> without its " | Site" part). It replaced our reading of og:title,
+  <title> and og:site_name (and of `<meta name="author">`, which names a person, not a publisher). Its
+  fallbacks that guess are refused: a host name is no site name, a title that is the site's name or a label
+  such as "News" is no title.
+- the publication date by `htmldate.find_date(original_date=True, extensive_search=False)`, run on the
+  page's metadata only: its <head> (less <title>), its JSON-LD, its <header> elements and the <time>
+  elements before the first paragraph of text. It replaced our list of five meta tags and the first
+  <time>; it knows many more (article:published_time, DC.date.issued, JSON-LD datePublished, …), prefers
+  the published date to the modified one and keeps an ISO timestamp's day as written
+  (2023-05-04T23:30:00-04:00 is 2023-05-04). It is never given the body, the URL or the <title>: there it
+  finds a caption's, an incident's or a related story's date (measured on the fixtures: a photo caption's
+  <time> and a body `class="date"` paragraph both came back as the page's date).
+- the main content is still walked by `_HtmlBlocks`: trafilatura's text kept the labels ("NEWS") that our
+  furniture rules drop, and loses the line numbers and blockquotes that attribution reports and uses.
 """
 
 from __future__ import annotations
@@ -11,12 +28,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.exceptions import ParserRejectedMarkup
 from markdown_it import MarkdownIt
 
-from .dates import PARTIAL_DATE, real_date
+from .dates import full_dates, real_date
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 KINDS = ("text", "markdown", "html")
 SUFFIX_KINDS = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "markdown", ".markdown": "markdown"}
@@ -32,8 +53,14 @@ HTML_DROP_TAGS = [
     "script", "style", "noscript", "template", "nav", "footer", "aside", "form", "iframe", "svg",
 ]  # fmt: skip
 HTML_DROP_CLASS = re.compile(
-    r"^(?:related.*|share.*|social.*|breadcrumbs?|newsletter.*|cookie.*|menu|sidebar|skip-link)$", re.I
+    r"^(?:related.*|share.*|social.*|breadcrumbs?|newsletter.*|cookie.*|menu|sidebar|skip-link"
+    r"|(?:site-)?(?:tagline|slogan|description|strapline)|site-(?:name|title|branding))$",
+    re.I,
 )
+# A plain-text export of a Markdown page keeps its heading marks: "# Title".
+TEXT_HEADING = re.compile(r"^(?P<marks>#{1,6})\s+(?P<text>.+?)(?:\s+#+)?$")
+# A site name that is a host name ("hrw.org") is trafilatura's guess from the URL, not the page's word.
+HOST_NAME = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")
 HTML_TAG_CLASS = re.compile(r"^(?:tags?|topics?|categor(?:y|ies)|.*-tags?|.*-topics?|tag-?list|topic-?list)$", re.I)
 HTML_BLOCK_TAGS = {
     "address", "article", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption", "figure", "h1", "h2",
@@ -216,6 +243,10 @@ def _parse_text(text: str) -> Parsed:
         current.numbers.append(entry[0])
     if current:
         blocks.append(current)
+    for block in blocks:
+        heading = TEXT_HEADING.match(block.lines[0]) if len(block.lines) == 1 else None
+        if heading:
+            block.lines, block.heading = [heading.group("text")], len(heading.group("marks"))
     return Parsed([piece for block in blocks for piece in _split_unwrapped(block)])
 
 
@@ -289,6 +320,7 @@ def _render_markdown_inline(children: list) -> str:
 
 def _parse_html(text: str) -> Parsed:
     soup = BeautifulSoup(text, "html.parser")
+    meta = _html_meta(soup, text)
     # The copyright line of a footer can name the publisher; the rest of the footer is furniture.
     footer_lines = [line for footer in soup.find_all("footer") for line in footer.get_text("\n").split("\n")]
     tags = []
@@ -302,7 +334,6 @@ def _parse_html(text: str) -> Parsed:
         element.decompose()
     for comment in soup.find_all(string=lambda node: isinstance(node, Comment)):
         comment.extract()
-    meta = _html_meta(soup)
     meta["footer_lines"] = footer_lines
     meta["tags"] = tags + meta.get("tags", [])
     root = soup.body or soup
@@ -321,37 +352,94 @@ def _is_furniture(tag: Tag) -> bool:
     return hidden or any(HTML_DROP_CLASS.match(name) for name in tag.get("class") or [])
 
 
-def _html_meta(soup: BeautifulSoup) -> dict:
+def _html_meta(soup: BeautifulSoup, text: str) -> dict:
+    """What the page's metadata says: title, publisher (site name), publication date, url, language, tags."""
+    from trafilatura.metadata import extract_metadata  # its import costs 0.2 s: only for HTML
+
     def content(**attrs) -> str | None:
         element = soup.find("meta", attrs=attrs)
         value = element.get("content") if element else None
         return value.strip() if value and value.strip() else None
 
     meta: dict = {}
-    meta["publisher"] = content(property="og:site_name") or content(name="author") or content(name="publisher")
-    published = (
-        content(property="article:published_time")
-        or content(name="date")
-        or content(name="dc.date")
-        or content(itemprop="datePublished")
-    )
-    time_element = soup.find("time", attrs={"datetime": True})
-    if not published and time_element:
-        published = time_element["datetime"]
-    # "2025-08-28T09:30:00Z" -> "2025-08-28"; a date that does not exist is left out.
-    partial = PARTIAL_DATE.match(published) if published else None
-    meta["published"] = real_date(partial.group()) if partial else None
+    found = extract_metadata(text)
+    sitename = (found.sitename or "").strip()
+    meta["publisher"] = sitename if sitename and not HOST_NAME.match(sitename) else None
+    meta["title"] = page_title(found.title, meta["publisher"])
+    meta["published"] = _published_date(soup)
     canonical = soup.find("link", rel="canonical")
     meta["url"] = (canonical.get("href") if canonical else None) or content(property="og:url")
-    title = content(property="og:title") or (soup.title.get_text(" ", strip=True) if soup.title else None)
-    if title and meta["publisher"]:
-        title = re.sub(rf"\s*[|–—-]\s*{re.escape(meta['publisher'])}\s*$", "", title)
-    meta["title"] = title
     language = soup.html.get("lang") if soup.html else None
     if language and LANGUAGE_TAG.match(language):
         meta["language"] = language
     meta["tags"] = [tag["content"] for tag in soup.find_all("meta", property="article:tag") if tag.get("content")]
     return {key: value for key, value in meta.items() if value}
+
+
+TITLE_SEPARATOR = r"\s*[|–—:·•-]\s*"
+
+
+def page_title(title: str | None, site: str | None) -> str | None:
+    """The page's title without the site's name before or after it; None if it is only the site's name."""
+    title = (title or "").strip()
+    if site:
+        title = re.sub(rf"{TITLE_SEPARATOR}{re.escape(site)}\s*$", "", title, flags=re.I)
+        title = re.sub(rf"^\s*{re.escape(site)}{TITLE_SEPARATOR}", "", title, flags=re.I)
+        if title.casefold() == site.casefold():
+            return None
+    return title or None
+
+
+def _published_date(soup: BeautifulSoup) -> str | None:
+    """The publication date the page's metadata gives, by htmldate, never a date from its body."""
+    from htmldate import find_date
+    from lxml.html import tostring
+
+    metadata_only = _metadata_document(soup)
+    if metadata_only is None:
+        return None
+    # original_date: the first publication, not the last update; extensive_search=False: no guessing from text.
+    found = find_date(metadata_only, original_date=True, extensive_search=False)
+    # htmldate mends what it cannot read (2025-02-30 comes back as 2025-02-01, a month as its first day): a
+    # day the metadata does not write is a guess, and is refused.
+    if not found or found not in _written_days(tostring(metadata_only, encoding="unicode")):
+        return None
+    return real_date(found)
+
+
+ISO_DAY = re.compile(r"(?<!\d)(?P<y>\d{4})[-/.]?(?P<m>\d{2})[-/.]?(?P<d>\d{2})(?!\d)")
+
+
+def _written_days(markup: str) -> set[str]:
+    """Every day written in the markup, in ISO-like (2023-05-04T…, 2023/05/04, 20230504) or English form."""
+    days = {f"{match['y']}-{match['m']}-{match['d']}" for match in ISO_DAY.finditer(markup)}
+    return days | {day for _, day in full_dates(markup)}
+
+
+def _metadata_document(soup: BeautifulSoup) -> HtmlElement | None:
+    """A page of the metadata alone: <head> but <title>, JSON-LD, <header>s and the <time>s before the text."""
+    from lxml.html import fromstring
+
+    parts: list[str] = []
+    if soup.head:
+        parts += [str(child) for child in soup.head.children if getattr(child, "name", None) != "title"]
+    parts += [str(script) for script in soup.find_all("script", type="application/ld+json")]
+    body = soup.body or soup
+    first_text = next((p for p in body.find_all("p") if len(p.get_text(" ", strip=True)) > 100), None)
+    text_starts = (first_text.sourceline or 0, first_text.sourcepos or 0) if first_text else None
+    content = ["figure", "figcaption", "aside", "footer", "blockquote"]  # captions, quotes, sidebars: not metadata
+    parts += [str(header) for header in body.find_all("header") if not header.find_parent(content)]
+    for time in body.find_all("time"):
+        if time.find_parent(["header", *content]):
+            continue  # in a header it is taken already
+        line = time.find_parent(["p", "li", "div"])
+        if line is not None and len(line.get_text(" ", strip=True)) > 80:
+            continue  # a date inside a sentence of the text, not a byline
+        if text_starts is None or (time.sourceline or 0, time.sourcepos or 0) < text_starts:
+            parts.append(str(time))
+    if not parts:
+        return None
+    return fromstring("<html><head></head><body>" + "".join(parts) + "</body></html>")
 
 
 class _HtmlBlocks:
