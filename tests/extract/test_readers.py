@@ -4,7 +4,7 @@ import json
 
 import pytest
 from testimony_archive.ingest.extract import ExtractError, extract_file, extract_text
-from testimony_archive.ingest.extract.readers import Block, clean_inline, parse, read_file
+from testimony_archive.ingest.extract.readers import Block, clean_inline, page_title, parse, read_file
 
 from .conftest import fixture, paragraphs
 
@@ -174,3 +174,47 @@ def test_markup_the_html_parser_rejects_is_one_line_not_a_crash(tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"Error: {release}: the HTML could not be read: ")
     assert "expected name token" in lines[0]
+
+
+def test_plain_text_export_keeps_a_markdown_heading_as_the_title():
+    assert parse("# Families wait\n\nText.\n", "text").blocks == [
+        Block(["Families wait"], [1], heading=1),
+        Block(["Text."], [3]),
+    ]
+    draft = extract_text("# Families wait\n\n12 March 2024\n\n“We wait,” said Jane Doe, its Director.\n", publisher="X")
+    assert draft.document["source"]["title"] == "Families wait"
+
+
+@pytest.mark.parametrize(
+    "title, site, expected",
+    [
+        ("Families wait | Harbour Watch", "Harbour Watch", "Families wait"),
+        ("Harbour Watch – Families wait", "Harbour Watch", "Families wait"),
+        ("Harbour Watch", "Harbour Watch", None),
+        ("Families wait", None, "Families wait"),
+        (None, "Harbour Watch", None),
+    ],
+)
+def test_page_title_without_the_site_name(title, site, expected):
+    assert page_title(title, site) == expected
+
+
+def test_html_meta_from_json_ld_and_a_byline_time_but_never_a_caption():
+    lede = "Relatives of reporters jailed in the autumn say they have had no letters from them for half a year now."
+    page = (
+        "<html><head><title>Families wait | Harbour Watch</title>"
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+        '"publisher": {"@type": "Organization", "name": "Harbour Watch"}}</script></head><body>'
+        '<p class="byline">By Jo Roe, <time datetime="2024-03-12T08:00:00+03:00">12 March 2024</time></p>'
+        f'<p>{lede}</p><figure><figcaption>A vigil, <time datetime="2021-11-19">19 November 2021</time>'
+        "</figcaption></figure></body></html>"
+    )
+    meta = parse(page, "html").meta
+    assert (meta["title"], meta["publisher"], meta["published"]) == ("Families wait", "Harbour Watch", "2024-03-12")
+    caption_only = page.replace('<time datetime="2024-03-12T08:00:00+03:00">12 March 2024</time>', "")
+    assert "published" not in parse(caption_only, "html").meta
+
+
+def test_a_host_name_is_not_a_site_name():
+    page = "<html><head><title>Families wait | harbourwatch.example</title></head><body><p>x</p></body></html>"
+    assert "publisher" not in parse(page, "html").meta
