@@ -167,12 +167,16 @@ def test_bad_map_is_a_usage_error(runner, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["plain_release.txt", "escaped_bold.md", "release.html", "pdf_export.txt"])
-def test_extract_validate_ingest_round_trip_without_edits(runner, tmp_path, name):
+def test_extract_validate_ingest_round_trip_once_the_draft_line_is_deleted(runner, tmp_path, name):
     draft = tmp_path / "drafts" / f"{name}.yml"
     draft.parent.mkdir()
     result = runner.invoke(app, ["extract", str(fixture(f"extract/{name}")), "-o", str(draft)])
     assert result.exit_code == 0, result.output
     assert draft.read_text().startswith("# DRAFT extracted from")
+    refused = runner.invoke(app, ["validate", str(draft)])
+    assert refused.exit_code == 1 and f"{draft}:draft: this is a draft" in refused.output
+    # The archivist reviews the draft and deletes its `draft` line; nothing else needs answering here.
+    draft.write_text("".join(line for line in draft.read_text().splitlines(True) if not line.startswith("draft:")))
     assert runner.invoke(app, ["validate", str(draft)]).exit_code == 0
     db = tmp_path / "a.db"
     result = runner.invoke(app, ["ingest", str(draft), "--db", str(db), "--json"])
@@ -220,4 +224,4 @@ def test_extract_json_with_an_output_file_writes_it(runner, tmp_path):
     result = runner.invoke(app, ["extract", str(fixture("extract/plain_release.txt")), "-o", str(draft), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["valid"] is True
-    assert load_source(draft)["testimonies"] == json.loads(result.stdout)["draft"]["testimonies"]
+    assert yaml.safe_load(draft.read_text())["testimonies"] == json.loads(result.stdout)["draft"]["testimonies"]

@@ -56,13 +56,13 @@ def extract_text(text: str, kind: str = "text", publisher: str | None = None, ur
     furniture.take_tags(blocks)
     body = paragraphs(blocks)
     source = furniture.source(title, body)
-    found = _testimonies(body, source["publisher"], warnings)
+    found, evidence = _testimonies(body, source["publisher"], warnings)
     if not found:
-        warnings.append("no attributed quotations found: the draft has no testimonies")
-    return Draft({"source": source, "testimonies": found}, in_reading_order(warnings))
+        warnings.append("no quotations found: the draft has no testimonies")
+    return Draft({"source": source, "testimonies": found}, in_reading_order(warnings), evidence)
 
 
-def _testimonies(body: list[Paragraph], publisher: str, warnings: list[str]) -> list[dict]:
+def _testimonies(body: list[Paragraph], publisher: str, warnings: list[str]) -> tuple[list[dict], list[list[str]]]:
     quotations = drop_repeats(scan_quotations(body, warnings), warnings)
     attribute(quotations, body)
     speakers = resolve(quotations, body, publisher, warnings)

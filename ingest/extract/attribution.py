@@ -7,17 +7,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .draft import PLACEHOLDER
+from ..source import UNRESOLVED
+from .draft import placeholder
 from .names import bare, covers, is_capitalised, runs
+from .people import KIN_PHRASE, VERB, People, sentence_spans
 from .quotations import Paragraph, Quotation, first_sentence, sentences
 
-SPEECH_VERBS = [
-    "said", "says", "told", "tells", "added", "adds", "stated", "states", "explained", "explains", "recalled",
-    "recalls", "urged", "urges", "continued", "continues", "asked", "asks", "wrote", "writes", "noted", "notes",
-    "warned", "warns", "stressed", "stresses", "insisted", "insists", "pleaded", "pleads", "remembered",
-    "remembers", "described", "describes", "testified", "recounted", "recounts", "concluded", "concludes",
-]  # fmt: skip
-VERB = r"(?:" + "|".join(SPEECH_VERBS) + r")"
 SPEECH_VERB = re.compile(rf"\b{VERB}\b", re.I)
 PRONOUNS = {"she", "he", "they"}
 ORGANISATION_PRONOUNS = {"the organisation", "the organization", "the group"}
@@ -30,6 +25,8 @@ PRE_ATTRIBUTION = re.compile(
 )
 DASH_ATTRIBUTION = re.compile(r"^\s*[—–]\s*(?P<who>[^\W\d_].*?)\s*\.?\s*$")  # "“…” — Patime*, whose…"
 ACCORDING_TO = re.compile(r"^according to (?P<who>.+?)\s*,\s*$", re.I)
+AFTER_ACCORDING_TO = re.compile(r"^[\s,;:—–-]*according to (?P<who>[^.!?;]+)", re.I)
+QUOTED_AS_SAYING = re.compile(r"\bquoted (?P<who>.+?) as (?:saying|telling [^:,]{1,60})\s*[:,]?\s*$", re.I)
 POST_VERB_FIRST = re.compile(rf"^[\s,;:—–-]*(?P<verb>{VERB})\s+(?P<who>[^.!?;]*)", re.I)
 POST_SUBJECT_FIRST = re.compile(rf"^[\s,;:—–-]*(?P<who>[^.!?;“”\"]{{1,160}}?)\s*,?\s+(?P<verb>{VERB})\b", re.I)
 
@@ -40,7 +37,9 @@ class Ref:
 
     kind: str  # "name" | "pronoun" | "unnamed"
     name: str = ""
-    description: str = ""
+    description: str = ""  # for a pronoun, the pronoun
+    rule: str = field(default="", compare=False)  # which rule found it, and in which sentence
+    evidence: str = field(default="", compare=False)
 
 
 @dataclass
@@ -56,18 +55,35 @@ class Speaker:
 def attribute(quotations: list[Quotation], paragraphs: list[Paragraph]) -> None:
     """Set each quotation's attribution from the narrative around it, where the narrative gives one."""
     for quotation in quotations:
-        quotation.attribution = attribution_after(quotation.post, quotation) or attribution_before(quotation.pre)
+        after = attribution_after(quotation.post, quotation)
+        if after:
+            quotation.attribution = _found(after, "attribution after the quotation", "“…”" + quotation.post)
+        else:
+            before = attribution_before(quotation.pre)
+            if before:
+                quotation.attribution = _found(before, "attribution before the quotation", quotation.pre + "“…”")
         if quotation.attribution is None and quotation.leads and not quotation.pre.strip() and quotation.first:
             # "Patime* said:" closing the paragraph before a quoted one (often a blockquote).
             previous = paragraphs[quotation.first - 1]
             if not previous.heading and previous.text.rstrip().endswith(":"):
-                quotation.attribution = attribution_before(previous.narrative)
+                before = attribution_before(previous.narrative)
+                if before:
+                    quotation.attribution = _found(before, "introduced by the paragraph before", previous.narrative)
         following = quotation.last + 1
         if quotation.attribution is None and not quotation.post.strip() and following < len(paragraphs):
             # A pull quote or blockquote signed on the next line: "— Patime*, whose brother…".
             signature = DASH_ATTRIBUTION.match(paragraphs[following].narrative)
             if signature:
-                quotation.attribution = parse_who(signature.group("who"), inverted=True)
+                ref = parse_who(signature.group("who"), inverted=True)
+                if ref:
+                    quotation.attribution = _found(ref, "signed on the next line", paragraphs[following].narrative)
+
+
+def _found(ref: Ref, rule: str, text: str) -> Ref:
+    ref.rule, ref.evidence = rule, first_sentence(text.strip()) if rule.endswith("after the quotation") else text
+    if rule != "attribution after the quotation":
+        ref.evidence = sentences(text.strip())[-1] if text.strip() else ""
+    return ref
 
 
 def attribution_after(post: str, quotation: Quotation) -> Ref | None:
@@ -76,6 +92,9 @@ def attribution_after(post: str, quotation: Quotation) -> Ref | None:
     dash = DASH_ATTRIBUTION.match(post)
     if dash:
         return parse_who(dash.group("who"), inverted=True)
+    according = AFTER_ACCORDING_TO.match(sentence)
+    if according:
+        return parse_who(according.group("who"), inverted=True)
     match = POST_VERB_FIRST.match(sentence)
     if match:
         return parse_who(match.group("who"), inverted=True)
@@ -102,6 +121,9 @@ def attribution_before(pre: str) -> Ref | None:
     match = ACCORDING_TO.match(clause)
     if match:
         return parse_who(match.group("who"), inverted=False)
+    match = QUOTED_AS_SAYING.search(clause)
+    if match:
+        return parse_who(match.group("who"), inverted=False)
     match = PRE_ATTRIBUTION.match(clause)
     if match and match.group("who").strip():
         return parse_who(match.group("who"), inverted=False)
@@ -115,7 +137,7 @@ def parse_who(who: str, inverted: bool) -> Ref | None:
         return None
     lowered = who.lower()
     if lowered in PRONOUNS:
-        return Ref("pronoun")
+        return Ref("pronoun", description=lowered)
     if lowered in ORGANISATION_PRONOUNS:
         return Ref("unnamed", description=who)
     parts = [part.strip() for part in who.split(",") if part.strip()]
@@ -140,88 +162,207 @@ def parse_who(who: str, inverted: bool) -> Ref | None:
     return Ref("unnamed", description=who)
 
 
+class Resolver:
+    """Gives each quotation its speaker, by the rules below, in order; a quotation no rule settles is kept,
+    unattributed, with a warning. Each settled quotation records the rule and the sentence it read."""
+
+    def __init__(self, quotations: list[Quotation], paragraphs: list[Paragraph], publisher: str, warnings: list[str]):
+        self.quotations = quotations
+        self.paragraphs = paragraphs
+        self.publisher = publisher
+        self.warnings = warnings
+        self.people = People([(index, p.narrative) for index, p in enumerate(paragraphs) if not p.heading])
+        self.speakers: dict[str, Speaker] = {}
+
+    def at(self, quotation: Quotation) -> tuple[int, int, int]:
+        """Where a quotation stands: its paragraph, the sentence of that paragraph's narrative, the offset."""
+        narrative = self.paragraphs[quotation.first].narrative
+        index = sum(1 for start, _ in sentence_spans(narrative)[1:] if start <= quotation.at)
+        return (quotation.first, index, quotation.at)
+
+    def warn(self, quotation: Quotation, message: str) -> None:
+        self.warnings.append(f'line {quotation.line}: {message}: "{quotation.snippet}"')
+
+    def speaker(self, name: str, line: int) -> Speaker:
+        person = self.people.person(name)
+        key = person.key if person else bare(name)
+        shown = person.name if person else name
+        if name.endswith("*") and not shown.endswith("*"):
+            shown += "*"
+        speaker = self.speakers.get(key)
+        if speaker is None:
+            speaker = self.speakers[key] = Speaker(key, shown, line)
+        return speaker
+
+    def unattributed(self, quotation: Quotation, why: str, description: str = "") -> Speaker:
+        """A speaker the archivist must name: the quotation stays in the draft, under a placeholder."""
+        question = f"who said this? {why}" if not description else f'who is "{description}"? no name given'
+
+        speaker = Speaker(f"unattributed {quotation.line} {quotation.at}", placeholder(question), quotation.line)
+        speaker.description = description
+        speaker.role = "" if not description else "other"
+        self.speakers[speaker.key] = speaker
+        return speaker
+
+    def settle(self, quotation: Quotation, ref: Ref, rule: str, evidence: str) -> Speaker | None:
+        """The speaker a reference names, or None with a warning when the text does not settle who it is."""
+        quotation.rule, quotation.evidence = rule, " ".join(evidence.split())
+        if ref.kind == "pronoun":
+            return self.pronoun(quotation, ref.description, self.at(quotation))
+        if ref.kind == "unnamed":
+            if ref.description.lower() in ORGANISATION_PRONOUNS and not self.publisher.startswith(UNRESOLVED):
+                return self.speaker(self.publisher, quotation.line)
+            self.warn(quotation, f'the speaker is not named ("{ref.description}"): name them')
+            return self.unattributed(quotation, "", ref.description)
+        shared = self.people.ambiguous(ref.name)
+        if shared:
+            names = " or ".join(person.name for person in shared)
+            self.warn(quotation, f'"{ref.name}" could be {names}: left unattributed')
+            return self.unattributed(quotation, f"{bare(ref.name)}: {' or '.join(p.key for p in shared)}?")
+        speaker = self.speaker(ref.name, quotation.line)
+        person = self.people.person(ref.name)
+        if person is not None:
+            self.people.said(person, self.at(quotation))
+        return speaker
+
+    def pronoun(self, quotation: Quotation, pronoun: str, at: tuple[int, int, int]) -> Speaker:
+        found = self.people.antecedent(pronoun or "she", at)
+        if found.candidates:
+            names = " or ".join(candidate.description for candidate in found.candidates)
+            self.warn(quotation, f'"{pronoun}" could be {names}: left unattributed')
+            return self.unattributed(quotation, f'"{pronoun}" could be {bare_names(found.candidates)}')
+        if found.mention is None:
+            self.warn(quotation, f'"{pronoun}" with no one named before it who could be "{pronoun}": left unattributed')
+            return self.unattributed(quotation, f'"{pronoun}", but no one named before it')
+        quotation.rule += f" → {found.mention.description}"
+        if found.mention.person is None:
+            self.warn(quotation, f'the speaker is not named ("{found.mention.description}"): name them')
+            return self.unattributed(quotation, "", found.mention.description)
+        speaker = self.speaker(found.mention.person.name, quotation.line)
+        self.people.said(found.mention.person, at)
+        return speaker
+
+    def previous_sentence(self, quotation: Quotation) -> tuple[int, int, str] | None:
+        """The narrative sentence just before a quotation: (paragraph, sentence index, text)."""
+        paragraph = quotation.first
+        spans = sentence_spans(self.paragraphs[paragraph].narrative)
+        here = self.at(quotation)[1]
+        before = [(index, text) for index, (start, text) in enumerate(spans) if start < quotation.at]
+        if before and (before[-1][0] < here or before[-1][1].strip() != "“…”"):
+            index, text = before[-1]
+            text = text[: quotation.at - spans[index][0]] if index == here else text
+            if text.strip(" “”…"):
+                return paragraph, index, text
+        if not quotation.leads or paragraph == 0 or self.paragraphs[paragraph - 1].heading:
+            return None
+        spans = sentence_spans(self.paragraphs[paragraph - 1].narrative)
+        if not spans or spans[-1][1].rstrip().endswith("”"):
+            return None  # the paragraph before ends with a quotation: handled as a continuation
+        return paragraph - 1, len(spans) - 1, spans[-1][1]
+
+    def indirect(self, quotation: Quotation) -> Speaker | None:
+        """ "Patime* said that her husband was arrested last year. “…”": the sentence before names, as its
+        subject, someone who speaks, writes or appeals; the quotation is theirs."""
+        before = self.previous_sentence(quotation)
+        if before is None:
+            return None
+        paragraph, index, text = before
+        if not SPEECH_VERB.search(text) or text.rstrip().endswith((",", ":")) or "“…”" in text:
+            return None
+        opening = re.match(r"^\s*(?:[^,]{0,60},\s*)?(?P<pronoun>she|he)\s+(?:\w+\s+)?" + VERB + r"\b", text, re.I)
+        if opening:
+            quotation.rule, quotation.evidence = "indirect speech before (pronoun)", " ".join(text.split())
+            start = sentence_spans(self.paragraphs[paragraph].narrative)[index][0]
+            return self.pronoun(quotation, opening.group("pronoun").lower(), (paragraph, index, start))
+        subject = self.people.subject_of(paragraph, index)
+        if subject is None:
+            return None
+        after = text[subject.at[2] - sentence_spans(self.paragraphs[paragraph].narrative)[index][0] :]
+        if not re.match(rf"^[^.;:]{{0,160}}?\b{VERB}\b", after, re.I):
+            return None
+        quotation.rule, quotation.evidence = "indirect speech before", " ".join(text.split())
+        if subject.person is None:
+            self.warn(quotation, f'the speaker is not named ("{subject.description}"): name them')
+            return self.unattributed(quotation, "", subject.description)
+        return self.speaker(subject.person.name, quotation.line)
+
+    def continues(self, quotation: Quotation, previous: Quotation | None) -> bool:
+        """Whether a quotation goes on with the words of the quotation before it: in the same paragraph, or
+        opening the next paragraph, with nothing but that quotation's own attribution between them, or
+        narrative that names no one else."""
+        if previous is None or previous.speaker is None or previous.rule == "unattributed":
+            return False
+        if previous.last == quotation.first:
+            between = quotation.pre
+        elif previous.last == quotation.first - 1 and quotation.leads and not quotation.pre.strip():
+            if self.paragraphs[previous.last].narrative.rstrip()[-3:] != "“…”" and not previous.post.strip():
+                return False
+            later = [other for other in self.quotations if other.first == previous.last and other.at > previous.at]
+            if later:
+                return False
+            between = previous.post
+        else:
+            return False
+        if previous.rule.startswith("attribution after"):
+            between = between[len(first_sentence(between)) :]
+        if between.rstrip().endswith(":"):
+            return False
+        others = [
+            run
+            for run in runs(between)
+            if run.is_person
+            and (person := self.people.person(run.text)) is not None
+            and person.human
+            and person.key != previous.speaker.key
+            and not run.possessive
+        ]
+        return not others and not KIN_PHRASE.search(between)
+
+    def run(self) -> list[Speaker]:
+        resolved: set[int] = set()  # quotations whose attribution has been read already
+        for index, quotation in enumerate(self.quotations):
+            if index in resolved:
+                continue
+            if quotation.attribution:
+                ref = quotation.attribution
+                quotation.speaker = self.settle(quotation, ref, ref.rule, ref.evidence)
+                continue
+            attributed_later = [
+                position
+                for position in range(index + 1, len(self.quotations))
+                if self.quotations[position].first == quotation.last
+                and self.quotations[position].attribution is not None
+                and not self.quotations[position].pre.strip(" ,;")
+            ]
+            previous = self.quotations[index - 1] if index else None
+            if self.continues(quotation, previous):
+                quotation.speaker = previous.speaker
+                quotation.rule, quotation.evidence = "continues the quotation before", ""
+            elif attributed_later:
+                # "“…” “…,” she said.": the attribution after the second covers both.
+                later = self.quotations[attributed_later[0]]
+                ref = later.attribution
+                later.speaker = quotation.speaker = self.settle(later, ref, ref.rule, ref.evidence)
+                quotation.rule, quotation.evidence = later.rule, later.evidence
+                resolved.add(attributed_later[0])
+            elif quotation.leads or quotation.pre.rstrip().endswith((".", "!", "?")):
+                quotation.speaker = self.indirect(quotation)
+                if quotation.speaker is None:
+                    self.warn(quotation, "quotation with no attribution: left unattributed")
+                    quotation.speaker = self.unattributed(quotation, "the release does not say")
+                    quotation.rule = "unattributed"
+            elif SPEECH_VERB.search(self.paragraphs[quotation.first].narrative) and len(quotation.text.split()) >= 4:
+                self.warn(quotation, "quoted words inside a sentence, not extracted as a testimony")
+        return list(self.speakers.values())
+
+
+def bare_names(mentions: list) -> str:
+    """Names for a placeholder's question: a * inside a value reads as a misplaced pseudonym mark."""
+    return " or ".join(bare(mention.description).replace("*", "") for mention in mentions)
+
+
 def resolve(
     quotations: list[Quotation], paragraphs: list[Paragraph], publisher: str, warnings: list[str]
 ) -> list[Speaker]:
     """Give each quotation its speaker, one per person named; the speakers, in the order first quoted."""
-    speakers: dict[str, Speaker] = {}
-    last: Speaker | None = None
-
-    def speaker_for(ref: Ref, quotation: Quotation) -> Speaker | None:
-        nonlocal last
-        if ref.kind == "pronoun":
-            if last is None:
-                warnings.append(
-                    f"line {quotation.line}: quotation attributed to a pronoun with no one named before it: "
-                    f'"{quotation.snippet}"'
-                )
-            return last
-        if ref.kind == "unnamed":
-            if ref.description.lower() in ORGANISATION_PRONOUNS and publisher != PLACEHOLDER:
-                ref = Ref("name", publisher, ref.description)
-            else:
-                warnings.append(
-                    f'line {quotation.line}: speaker has no name ("{ref.description}"): speaker is '
-                    f'{PLACEHOLDER!r}: "{quotation.snippet}"'
-                )
-                unnamed = Speaker(f"unnamed {quotation.line}", PLACEHOLDER, quotation.line, ref.description)
-                speakers[unnamed.key] = unnamed
-                return unnamed
-        key = speaker_key(ref.name, speakers)
-        speaker = speakers.get(key)
-        if speaker is None:
-            speaker = speakers[key] = Speaker(key, ref.name, quotation.line)
-        if ref.name.endswith("*") and not speaker.name.endswith("*"):
-            speaker.name += "*"
-        last = speaker
-        return speaker
-
-    resolved: set[int] = set()  # quotations whose attribution has been read already
-    for index, quotation in enumerate(quotations):
-        if index in resolved:
-            continue
-        if quotation.attribution:
-            quotation.speaker = speaker_for(quotation.attribution, quotation)
-            continue
-        attributed_later = [
-            position
-            for position in range(index + 1, len(quotations))
-            if quotations[position].first == quotation.last and quotations[position].attribution is not None
-        ]
-        previous = quotations[index - 1] if index else None
-        if previous is not None and previous.last == quotation.first and previous.speaker is not None:
-            quotation.speaker = previous.speaker
-        elif attributed_later:
-            # "“…” “…,” she said.": the attribution after the second covers both.
-            later = quotations[attributed_later[0]]
-            later.speaker = quotation.speaker = speaker_for(later.attribution, later)
-            resolved.add(attributed_later[0])
-        elif quotation.leads:
-            spoken_before = previous is not None and previous.speaker is not None
-            if spoken_before and previous.last == quotation.first - 1:
-                quotation.speaker = previous.speaker
-            elif last is not None:
-                quotation.speaker = last
-                warnings.append(
-                    f"line {quotation.line}: quotation with no attribution given to {last.name}, the last "
-                    f'speaker quoted: "{quotation.snippet}"'
-                )
-            else:
-                warnings.append(f'line {quotation.line}: quotation with no speaker: "{quotation.snippet}"')
-        elif SPEECH_VERB.search(paragraphs[quotation.first].narrative) and len(quotation.text.split()) >= 4:
-            warnings.append(
-                f"line {quotation.line}: quoted words inside a sentence, not extracted as a testimony: "
-                f'"{quotation.snippet}"'
-            )
-    return list(speakers.values())
-
-
-def speaker_key(name: str, speakers: dict[str, Speaker]) -> str:
-    """One key per person: "Jane Doe … Doe said": a surname alone is the person named in full before."""
-    key = bare(name)
-    if key in speakers:
-        return key
-    for known in speakers:
-        if " " not in key and key in known.split():
-            return known
-    return key
+    return Resolver(quotations, paragraphs, publisher, warnings).run()

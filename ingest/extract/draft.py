@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ..source import UNRESOLVED
+from ..source import DRAFT_KEY, UNRESOLVED
 from .dates import PARTIAL_DATE
 from .quotations import first_sentence
 
@@ -22,7 +22,7 @@ PLACEHOLDER = "UNKNOWN — set before ingesting"  # what the draft says where th
 
 def placeholder(question: str) -> str:
     """The value of a field the release did not settle: refused by validate and ingest until answered."""
-    return f"{UNRESOLVED}: {question}"
+    return f"{UNRESOLVED}: {question.replace('*', '')}"
 
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schema/source.schema.json"
@@ -34,11 +34,21 @@ class Draft:
 
     document: dict
     warnings: list[str] = field(default_factory=list)
+    evidence: list[list[str]] = field(default_factory=list)  # per testimony: the rule and sentence behind it
 
 
-def testimonies(quotations: list[Quotation]) -> list[dict]:
-    """One testimony per run of quotations by the same speaker, a paragraph for each quoted paragraph."""
+DRAFT_NOTICE = "review every field against the release, then delete this line"
+
+
+def is_placeholder(value: str | None) -> bool:
+    return bool(value) and value.startswith(UNRESOLVED)
+
+
+def testimonies(quotations: list[Quotation]) -> tuple[list[dict], list[list[str]]]:
+    """One testimony per run of quotations by the same speaker, a paragraph for each quoted paragraph; and
+    for each testimony the evidence an archivist checks it by: each rule that fired and the sentence it read."""
     found: list[dict] = []
+    evidence: list[list[str]] = []
     current: dict | None = None
     current_speaker: Speaker | None = None
     paragraphs: list[str] = []
@@ -54,11 +64,18 @@ def testimonies(quotations: list[Quotation]) -> list[dict]:
             continue
         if speaker is not current_speaker:
             finish()
-            current = {"speaker": speaker.name, "role": speaker.role}
+            current = {"speaker": speaker.name}
+            if speaker.role:
+                current["role"] = speaker.role
             if speaker.subjects:
                 current["subjects"] = [dict(subject) for subject in speaker.subjects]
             found.append(current)
+            evidence.append([])
             current_speaker, paragraphs, last_paragraph = speaker, [], -1
+        if quotation.rule:
+            why = f"line {quotation.line}: {quotation.rule}" + (f": {quotation.evidence}" if quotation.evidence else "")
+            if why not in evidence[-1]:
+                evidence[-1].append(why)
         pieces = [_tidy(piece) for piece in quotation.paragraphs]
         attribution_sentence = first_sentence(quotation.post.strip())
         if quotation.closed and pieces[-1].endswith(",") and re.search(r"[.!?]$|^[^,]*$", attribution_sentence):
@@ -70,7 +87,7 @@ def testimonies(quotations: list[Quotation]) -> list[dict]:
         paragraphs.extend(pieces)
         last_paragraph = quotation.last
     finish()
-    return found
+    return found, evidence
 
 
 def _tidy(text: str) -> str:
@@ -95,8 +112,22 @@ def draft_to_yaml(draft: Draft, source_name: str | None = None) -> str:
         SCHEMA_COMMENT,
     ]
     header += ["# WARNING: " + " ".join(warning.split()) for warning in draft.warnings]
-    body = yaml.dump(draft.document, Dumper=_DraftDumper, allow_unicode=True, sort_keys=False, width=100_000, indent=2)
+    top = {DRAFT_KEY: DRAFT_NOTICE, "source": draft.document["source"]}
+    body = _dump(top)
+    testimonies = draft.document["testimonies"]
+    if testimonies:
+        body += "testimonies:\n"
+        for index, testimony in enumerate(testimonies):
+            why = draft.evidence[index] if index < len(draft.evidence) else []
+            body += "".join(f"# {' '.join(line.split())}\n" for line in why)
+            body += _dump([testimony])
+    else:
+        body += "testimonies: []\n"
     return "\n".join(header) + "\n" + body
+
+
+def _dump(data) -> str:
+    return yaml.dump(data, Dumper=_DraftDumper, allow_unicode=True, sort_keys=False, width=100_000, indent=2)
 
 
 class _DraftDumper(yaml.SafeDumper):
@@ -122,12 +153,24 @@ _DraftDumper.add_representer(str, _represent_str)
 
 
 def problem(draft: Draft, path) -> str | None:
-    """Why the draft would not ingest yet, in the words ingest would use; None when it would."""
+    """Why the draft would not ingest even once its open fields are answered, in the words ingest would use;
+    None when answering them (and deleting the `draft` line) is all it needs."""
     from ..normalize import normalize
     from ..source import InvalidSource, validate_document
 
     try:
-        normalize(validate_document(path, draft.document), path)
+        normalize(validate_document(path, _answered(draft.document)), path)
     except InvalidSource as error:
         return error.reason if not error.where else f"{error.where}: {error.reason}"
     return None
+
+
+def _answered(value, key: str = ""):
+    """The document with a stand-in answer for each placeholder: a year for a date, a word for the rest."""
+    if isinstance(value, dict):
+        return {name: _answered(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_answered(item, key) for item in value]
+    if is_placeholder(value) or value == PLACEHOLDER:
+        return "2000" if key in {"published", "date", "since"} else "answered"
+    return value

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from .attribution import Ref, Speaker
 
 TERMINAL_PUNCTUATION = '.!?:;…”’")]'
+# Other ways releases write quotation marks, as the double curly quotes the scanner reads: doubled single
+# quotes (‘‘…’’, ``…''), guillemets («…», »…«) and low-high quotes („…“).
+OTHER_QUOTES = re.compile(r"„(.*?)[“”]|(?:‘‘|’’|``|'')(.+?)(?:’’|''|‘‘)|«\s*(.*?)\s*»|»\s*(.*?)\s*«", re.S)
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[^\W\d_“\"‘(])")
 
 
@@ -39,6 +42,9 @@ class Quotation:
     closed: bool = False
     attribution: Ref | None = None
     speaker: Speaker | None = None
+    at: int = 0  # where it stands in its first paragraph's narrative (the offset of its “…”)
+    rule: str = ""  # the rule that gave it its speaker, and the sentence that rule read
+    evidence: str = ""
 
     @property
     def text(self) -> str:
@@ -75,7 +81,17 @@ def paragraphs(blocks: list[Block]) -> list[Paragraph]:
             previous.numbers = previous.numbers + block.numbers
             continue
         merged.append(replace(block, lines=list(block.lines), numbers=list(block.numbers)))
-    return [Paragraph(_quote_blockquote(block), block.line, heading=bool(block.heading)) for block in merged]
+    return [
+        Paragraph(normalise_quote_marks(_quote_blockquote(block)), block.line, heading=bool(block.heading))
+        for block in merged
+    ]
+
+
+def normalise_quote_marks(text: str) -> str:
+    """The text with every kind of quotation mark written as “ and ”."""
+    return OTHER_QUOTES.sub(
+        lambda match: "“" + next(group for group in match.groups() if group is not None) + "”", text
+    )
 
 
 def _quote_blockquote(block: Block) -> str:
@@ -148,7 +164,7 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
                 before = narrative[narrative_start:position]
                 current = Quotation([], index, paragraph.line, leads=not text[:position].strip(), pre=before)
                 quotations.append(current)
-                quote_start = position + 1
+                quote_start = current.at = position + 1
             position += 1
         if current is not None:
             current.paragraphs.append(text[quote_start:].strip())
@@ -158,7 +174,11 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
             following = [start for start, _ in spans if start > end]
             next_start = following[0] - 1 if following else len(text)
             quotation.post = narrative[end:next_start]
-        paragraph.narrative = _blank_spans(narrative, spans)
+        paragraph.narrative, offsets = _blank_spans(narrative, spans)
+        starts = {start: offset for (start, _end), offset in zip(spans, offsets, strict=True)}
+        for quotation in quotations:
+            if quotation.first == index:
+                quotation.at = starts.get(quotation.at, 0)
     if current:
         _unterminated(current, warnings)
     return [quotation for quotation in quotations if quotation.text.strip()]
@@ -168,10 +188,15 @@ def _unterminated(quotation: Quotation, warnings: list[str]) -> None:
     warnings.append(f'line {quotation.line}: quotation never closed, ended at its paragraph: "{quotation.snippet}"')
 
 
-def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[int]]:
+    """The text with each quoted span written “…”, and where each “…” stands in it."""
+    offsets, shift = [], 0
+    for start, end in spans:
+        offsets.append(max(start - 1, 0) - shift)
+        shift += end - max(start - 1, 0) - 3
     for start, end in reversed(spans):
         text = text[: max(start - 1, 0)] + "“…”" + text[end:]
-    return text
+    return text, offsets
 
 
 def drop_repeats(quotations: list[Quotation], warnings: list[str]) -> list[Quotation]:

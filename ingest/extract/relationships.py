@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .attribution import VERB, Speaker
 from .dates import MONTH, partial_date
-from .draft import PLACEHOLDER
+from .draft import is_placeholder
 from .names import TITLE_WORDS, bare, is_capitalised, name_pattern, runs
 
 # What a relationship word in the source means, as the schema's `relationship` enum.
@@ -118,6 +118,10 @@ POSSESSIVE = re.compile(r"^['’]s\s+")  # "Patime*'s brother Ablikim*…"
 THEIR_RELATIVE = re.compile(  # "Ablikim*'s sister Patime*": Ablikim* is Patime*'s sibling
     rf"(?P<other>[^\W\d_][\w'’-]*\*?)['’]s\s+(?P<rel>{RELATIONSHIP_PATTERN.pattern})\s*$", re.I
 )
+OWNER = re.compile(  # "Majid Kazemi's sister": Majid Kazemi is her sibling
+    rf"(?P<other>(?:[^\W\d_][\w'’-]*\*?\s+){{0,3}}[^\W\d_][\w'’-]*\*?)['’]s\s+(?P<rel>{RELATIONSHIP_PATTERN.pattern})",
+    re.I,
+)
 APPOSITIVE = re.compile(rf"^\s*,\s*(?P<text>.*?)(?:,?\s+{VERB}\b|$)", re.I)
 RELATIVE_CLAUSE = re.compile(r"^\s+(?P<text>(?:who|whose)\b.*)$", re.I)
 REPORTED = re.compile(rf"^\s+{VERB}\b(?P<text>.*)$", re.I)
@@ -132,20 +136,27 @@ class Description:
 
 def characterise(speaker: Speaker, sentences: list[str], speaker_names: set[str], warnings: list[str]) -> None:
     """Set the speaker's role and subjects from what the release says about them."""
-    if speaker.name == PLACEHOLDER:
-        description = Description(
-            subjects(speaker.description), [speaker.description.split(",")[0]], [speaker.description]
-        )
+    if is_placeholder(speaker.name) and not speaker.description:
+        return  # words no one in the release is said to have spoken: the archivist says who
+    if is_placeholder(speaker.name):
+        found = subjects(speaker.description)
+        owner = OWNER.search(speaker.description)
+        if owner and not found:
+            # "Gulbahar's mother": Gulbahar is her child.
+            relationship = RELATIONSHIP_WORDS[owner.group("rel").lower()]
+            found = [{"name": owner.group("other"), "relationship": INVERSE_RELATIONSHIP.get(relationship, "relative")}]
+        description = Description(found, [speaker.description.split(",")[0]], [speaker.description])
     else:
         description = describe(speaker.name, sentences, speaker_names - {speaker.key})
     found = unique_subjects(description.subjects)
     titles = " ".join(description.titles)
     appositives = " ".join(description.appositives)
-    is_organisation_name = any(run.is_organisation for run in runs(speaker.name)) and speaker.name != PLACEHOLDER
+    is_organisation_name = any(run.is_organisation for run in runs(speaker.name)) and not is_placeholder(speaker.name)
     if is_organisation_name or TITLE_PHRASE.search(titles):
         official = GOVERNMENT_WORDS.search(titles) and not is_organisation_name
         speaker.role = "official" if official else "organisation"
         return
+    who = f'"{speaker.description}"' if is_placeholder(speaker.name) else speaker.name
     family = [subject for subject in found if subject["relationship"] in FAMILY_RELATIONSHIPS]
     if found:
         speaker.role = "family" if family else "other"
@@ -155,7 +166,7 @@ def characterise(speaker: Speaker, sentences: list[str], speaker_names: set[str]
                 subject["status"] = status or "unknown"
                 if not status:
                     warnings.append(
-                        f"line {speaker.line}: {speaker.name}: no status found for their "
+                        f"line {speaker.line}: {who}: no status found for their "
                         f"{subject['relationship']}{' ' + subject['name'] if subject.get('name') else ''}: "
                         "status is 'unknown'"
                     )
@@ -165,7 +176,7 @@ def characterise(speaker: Speaker, sentences: list[str], speaker_names: set[str]
     else:
         speaker.role = "other"
         warnings.append(
-            f"line {speaker.line}: could not tell who {speaker.name} is (family, organisation, ...): role is 'other'"
+            f"line {speaker.line}: could not tell who {who} is (family, organisation, ...): role is 'other'"
         )
 
 
@@ -193,9 +204,12 @@ def describe(name: str, sentences: list[str], speaker_names: set[str]) -> Descri
                             "relationship": INVERSE_RELATIONSHIP.get(relationship, "relative"),
                         }
                     )
+            if not before.strip(' “”"') and not APPOSITIVE.match(after) and not RELATIVE_CLAUSE.match(after):
+                # "Meryem* has lived in Istanbul since 2016, and her younger brother has been missing since 2018."
+                found.subjects += subjects(after)
             appositive = APPOSITIVE.match(after)
             for clause_match in (appositive, RELATIVE_CLAUSE.match(after), REPORTED.match(after)):
-                if clause_match and clause_match.group("text").strip():
+                if clause_match and re.search(r"\w", clause_match.group("text")):
                     text = clause_match.group("text").strip()
                     found.appositives.append(text)
                     found.subjects += subjects(text)
@@ -329,9 +343,14 @@ def unique_subjects(subjects: list[dict]) -> list[dict]:
             ),
             None,
         )
+        if same is None and not subject.get("name"):
+            # "her husband" after "whose husband Ilham*": the one relative with that relationship.
+            alike = [other for other in unique if other["relationship"] == subject["relationship"]]
+            same = alike[0] if len(alike) == 1 and (alike[0].get("name") or "status" not in subject) else None
         if same is not None:
             for key, value in subject.items():
-                same.setdefault(key, value)
+                if value is not None:
+                    same.setdefault(key, value)
             continue
         unique.append(subject)
     return [

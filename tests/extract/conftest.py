@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 from testimony_archive.ingest.extract import Draft, draft_to_yaml
+from testimony_archive.ingest.extract.draft import is_placeholder
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "extract"
@@ -22,9 +23,15 @@ def fixture(name: str) -> Path:
 
 
 def reloaded(draft: Draft, source_name: str = "release.txt") -> dict:
-    """The draft as written to YAML and read back, checked against the schema."""
+    """The draft as written to YAML and read back, checked against the schema once its `draft` line is gone."""
     document = yaml.safe_load(draft_to_yaml(draft, source_name))
-    errors = [error.message for error in Draft202012Validator(SCHEMA).iter_errors(document)]
+    assert document.pop("draft")  # an archivist deletes it after review; until then nothing ingests it
+    # The schema refuses each placeholder too (so editors flag them); every other error is a bug.
+    errors = [
+        error.message
+        for error in Draft202012Validator(SCHEMA).iter_errors(document)
+        if not (isinstance(error.instance, str) and is_placeholder(error.instance))
+    ]
     assert errors == []
     return document
 

@@ -3,7 +3,7 @@
 import yaml
 from jsonschema import Draft202012Validator
 from testimony_archive.ingest.extract import Draft, draft_to_yaml, extract_file, extract_text
-from testimony_archive.ingest.extract.draft import in_reading_order
+from testimony_archive.ingest.extract.draft import DRAFT_NOTICE, in_reading_order
 
 from .conftest import SCHEMA, fixture
 
@@ -15,13 +15,15 @@ def test_draft_yaml_header_lists_warnings_and_quotes_dates():
     assert lines[:3] == [
         "# DRAFT extracted from unattributed.txt by `testimony extract`: review every field before ingesting.",
         "# yaml-language-server: $schema=../schema/source.schema.json",
-        "# WARNING: no publisher found: source.publisher is 'UNKNOWN — set before ingesting', set it or pass "
-        "--publisher",
+        "# WARNING: no publisher found: set source.publisher or pass --publisher",
     ]
     assert sum(line.startswith("# WARNING: ") for line in lines) == len(draft.warnings)
-    assert "  published: '2019'" in lines
+    assert "  published: 'UNRESOLVED: when was it published (no dateline or page date found)?'" in lines
     assert "  text: |-" in lines
-    assert "UNKNOWN — set before ingesting" in written  # allow_unicode: no \u escapes
+    assert (
+        "# line 13: attribution after the quotation: “…” said Mihray*, whose sister Nur* was sentenced to 12 years."
+        in lines
+    )  # allow_unicode: no \u escapes
 
 
 def test_yaml_keeps_dates_as_strings():
@@ -46,8 +48,10 @@ def test_no_quotations_gives_an_invalid_draft_with_a_warning():
         "source": {"title": "Title", "publisher": "X", "published": "2025-08-28"},
         "testimonies": [],
     }
-    assert draft.warnings == ["no attributed quotations found: the draft has no testimonies"]
-    assert not Draft202012Validator(SCHEMA).is_valid(yaml.safe_load(draft_to_yaml(draft)))
+    assert draft.warnings == ["no quotations found: the draft has no testimonies"]
+    document = yaml.safe_load(draft_to_yaml(draft))
+    assert document.pop("draft")
+    assert not Draft202012Validator(SCHEMA).is_valid(document)
 
 
 def test_repeated_speaker_is_written_without_yaml_aliases():
@@ -61,7 +65,7 @@ def test_repeated_speaker_is_written_without_yaml_aliases():
     assert [testimony["speaker"] for testimony in draft.document["testimonies"]] == ["Patime*", "Jane Doe", "Patime*"]
     written = draft_to_yaml(draft)
     assert "&id" not in written and "*id" not in written
-    assert yaml.safe_load(written) == draft.document
+    assert yaml.safe_load(written) == {"draft": DRAFT_NOTICE, **draft.document}
 
 
 def test_warnings_about_the_whole_release_come_first_then_by_line():
@@ -73,15 +77,18 @@ def test_yaml_of_a_hand_made_draft():
     draft = Draft(
         {"source": {"title": "T", "published": "2017"}, "testimonies": [{"speaker": "Patime*", "text": "a\n\nb"}]},
         ["line 3: a   warning\nover two lines"],
+        [["line 5: attribution after the quotation: “…” said Patime*."]],
     )
     assert draft_to_yaml(draft, "r.txt") == (
         "# DRAFT extracted from r.txt by `testimony extract`: review every field before ingesting.\n"
         "# yaml-language-server: $schema=../schema/source.schema.json\n"
         "# WARNING: line 3: a warning over two lines\n"
+        "draft: review every field against the release, then delete this line\n"
         "source:\n"
         "  title: T\n"
         "  published: '2017'\n"
         "testimonies:\n"
+        "# line 5: attribution after the quotation: “…” said Patime*.\n"
         "- speaker: Patime*\n"
         "  text: |-\n"
         "    a\n"

@@ -1,0 +1,360 @@
+"""The people a release names, where it names them, and who "she", "he" or "they" is at any point of it.
+
+Every capitalised run that reads as a person's or an organisation's name is a `Mention` of a `Person`; a
+surname or first name alone ("Tursun", "Abdurahman continued") is the person named in full elsewhere in
+the release when exactly one full name has that word, and a name stays unlinked when two full names share
+it (Ehtem Ebey and Shakir Ebey). A relative the release does not name ("her mother", "the sister of Majid
+Kazemi") is a mention with no person. A star on any mention makes the person a pseudonym everywhere.
+
+`People.antecedent` answers who a pronoun means: the nearest sentence before it that mentions someone the
+pronoun can mean (she: not a man; he: not a woman; neither an organisation), the sentence's subject
+preferred over the others, a possessor ("Gulbahar's mother") last. Two equally good candidates are an
+ambiguity, reported, never settled by a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .names import ORGANISATION_WORDS, bare, runs
+
+FEMALE = {
+    "mother", "sister", "wife", "daughter", "aunt", "niece", "grandmother", "granddaughter", "woman", "girl",
+    "widow", "sister-in-law", "mother-in-law", "daughter-in-law", "ms", "mrs", "miss", "madam", "mum", "mom",
+    "she", "her", "hers", "herself", "businesswoman", "spokeswoman", "actress",
+}  # fmt: skip
+MALE = {
+    "father", "brother", "husband", "son", "uncle", "nephew", "grandfather", "grandson", "man", "boy",
+    "widower", "brother-in-law", "father-in-law", "son-in-law", "mr", "he", "him", "his", "himself",
+    "businessman", "spokesman",
+}  # fmt: skip
+PRONOUN_GENDER = {"she": "f", "he": "m"}
+# Verbs that report speech or writing: "said Patime*", "Patime* told…", "Patime* also addressed…".
+SPEECH_VERBS = [
+    "said", "says", "told", "tells", "added", "adds", "stated", "states", "explained", "explains", "recalled",
+    "recalls", "urged", "urges", "continued", "continues", "asked", "asks", "wrote", "writes", "noted", "notes",
+    "warned", "warns", "stressed", "stresses", "insisted", "insists", "pleaded", "pleads", "remembered",
+    "remembers", "described", "describes", "testified", "recounted", "recounts", "concluded", "concludes",
+    "addressed", "addresses", "appealed", "appeals", "spoke", "speaks", "called", "calls", "shared", "posted",
+    "confirmed", "confirms", "denied", "denies", "claimed", "claims", "alleged", "reported", "admitted", "argued",
+]  # fmt: skip
+VERB = r"(?:" + "|".join(SPEECH_VERBS) + r")"
+KIN_WORD = (
+    r"(?:(?:brother|sister|father|mother|son|daughter)s?-in-law|grand(?:father|mother|son|daughter|child|parent)s?"
+    r"|brothers?|sisters?|siblings?|fathers?|mothers?|parents?|sons?|daughters?|child(?:ren)?|husband|wife|spouse"
+    r"|uncles?|aunts?|nephews?|nieces?|cousins?|relatives?|widow)"
+)
+# "her mother", "Gulbahar's younger brother", "the sister of Majid Kazemi": a relative, named or not.
+KIN_PHRASE = re.compile(
+    rf"\b(?P<owner>her|his|their|the|a|an|[^\W\d_][\w-]*\*?['’]s)\s+(?:(?:\d+-year-old|elder|older|younger|eldest"
+    rf"|youngest|late|detained|jailed|imprisoned|missing|only)\s+)*(?P<kin>{KIN_WORD})\b(?P<of>\s+of\s+)?",
+    re.I,
+)
+LEADING_ADVERBIAL = re.compile(
+    r"^(?:(?:in|on|at|since|after|before|during|last|this|earlier|later|speaking|meanwhile|however|yet|but|and"
+    r"|when|while|as|asked|recalling|describing|now|today|then|according)\b[^,]{0,80},\s*)+",
+    re.I,
+)
+# What may stand before the subject of a sentence: "The", "Mr", "Gulbahar's mother," "Her husband,".
+OPENING = re.compile(
+    rf"(?:(?:the|her|his|their|mr|ms|mrs|dr|miss)\.?\s+)*"
+    rf"(?:(?:(?:[^\W\d_][\w-]*\*?\s+){{0,3}}[^\W\d_][\w-]*\*?['’]s\s+|(?:her|his|their|the)\s+)(?:[\w-]+\s+)?"
+    rf"{KIN_WORD},?\s+)?",
+    re.I,
+)
+SUBORDINATE = re.compile(r",\s*(?:whose|who)\b[^,;]*$", re.I)
+SAID_BEFORE = re.compile(rf"(?:^|”|[,—–])\s*{VERB}\s+(?:(?:mr|ms|mrs|dr)\.?\s+)?$", re.I)
+# After a name, what only a person does: speak, or be described by "who"/"whose".
+HUMAN_AFTER = re.compile(
+    rf"^\s*(?:,\s*(?:who|whose)\b|(?:,[^,]{{0,120}},\s*)?(?:has |had |also |later |then |recently )?{VERB}\b)", re.I
+)
+
+
+@dataclass
+class Person:
+    key: str  # the bare full name
+    name: str  # as the draft shows it: the full name, starred when any mention is
+    organisation: bool = False
+    genders: set[str] = field(default_factory=set)
+    pseudonym: bool = False
+    human: bool = False  # the release shows a person: a gender, a star, speech, "who", a title
+
+    @property
+    def gender(self) -> str | None:
+        return next(iter(self.genders)) if len(self.genders) == 1 else None
+
+
+@dataclass
+class Mention:
+    at: tuple[int, int, int]  # paragraph, sentence, offset in the paragraph's narrative
+    person: Person | None  # None: a relative the release does not name
+    description: str  # the words of the mention
+    gender: str | None = None
+    subject: bool = False  # it opens its sentence's main clause
+    possessor: bool = False  # "Gulbahar's mother": Gulbahar
+    subordinate: bool = False  # inside a "who"/"whose" clause about someone else
+    sentence: str = ""
+
+
+@dataclass
+class Antecedent:
+    mention: Mention | None = None
+    candidates: list[Mention] = field(default_factory=list)  # when ambiguous: the equally good ones
+
+
+class People:
+    """The people named in a release's narrative, and the mentions of each, in reading order."""
+
+    def __init__(self, narratives: list[tuple[int, str]]) -> None:
+        """`narratives`: (paragraph index, narrative text with each quotation written “…”), in reading order."""
+        self.persons: dict[str, Person] = {}
+        self.mentions: list[Mention] = []
+        found = []  # (paragraph, sentence index, sentence start, sentence, run)
+        for paragraph, text in narratives:
+            for index, (start, sentence) in enumerate(sentence_spans(text)):
+                for run in runs(sentence):
+                    if run.is_person or run.is_organisation or (run.possessive and not run.is_title):
+                        found.append((paragraph, index, start, sentence, run))
+        # Full names first, so that a short form can find the full name it stands for.
+        for *_, run in sorted(found, key=lambda item: -len(item[4].words)):
+            self._person(run.text, any(word in ORGANISATION_WORDS for word in run.bare_words))
+        for paragraph, index, start, sentence, run in found:
+            person = self.person(run.text)
+            if person is None:
+                continue
+            if "*" in run.text:
+                person.pseudonym = True
+            gender = _gender_at(sentence, run.start, run.end, run.possessive)
+            if gender:
+                person.genders.add(gender)
+            subject = _opens(sentence, run.start)
+            spoke = HUMAN_AFTER.match(sentence[run.end :]) or (subject and SAID_BEFORE.search(sentence[: run.start]))
+            if "*" in run.text or gender or spoke or _titled(sentence, run):
+                person.human = True
+            self.mentions.append(
+                Mention(
+                    (paragraph, index, start + run.start),
+                    person,
+                    run.text,
+                    gender,
+                    subject=subject,
+                    possessor=run.possessive,
+                    subordinate=bool(SUBORDINATE.search(sentence[: run.start])),
+                    sentence=sentence,
+                )
+            )
+        self._pronoun_evidence(narratives)
+        for paragraph, text in narratives:
+            for index, (start, sentence) in enumerate(sentence_spans(text)):
+                for match in KIN_PHRASE.finditer(sentence):
+                    if _named_after(sentence[match.end() :]) and not match.group("of"):
+                        continue  # "her brother Ablikim*": the mention is Ablikim's
+                    kin = match.group("kin").lower()
+                    described = match.group(0).strip()
+                    if match.group("of"):
+                        named = runs(sentence[match.end() : match.end() + 80])
+                        if named and named[0].start == 0:
+                            described += " " + named[0].text
+                    plural = kin.endswith(("s", "ren")) and kin not in {"niece", "spouse"}
+                    gender = "plural" if plural else "f" if kin in FEMALE else "m" if kin in MALE else None
+                    self.mentions.append(
+                        Mention(
+                            (paragraph, index, start + match.start()),
+                            None,
+                            described,
+                            gender,
+                            subject=_opens(sentence, match.start()),
+                            sentence=sentence,
+                        )
+                    )
+        self.mentions.sort(key=lambda mention: mention.at)
+        for person in self.persons.values():
+            if person.pseudonym and not person.name.endswith("*"):
+                person.name += "*"
+
+    def _pronoun_evidence(self, narratives: list[tuple[int, str]]) -> None:
+        """ "Ayshe Tursun lives in Almaty. Her son…": a sentence with one name, the next opening with a
+        pronoun, shows a person and their gender."""
+        for paragraph, text in narratives:
+            spans = sentence_spans(text)
+            for index in range(len(spans) - 1):
+                opening = re.match(r"^\W*(she|her|he|his)\b", spans[index + 1][1], re.I)
+                named = {
+                    id(m.person): m.person
+                    for m in self.mentions
+                    if m.at[:2] == (paragraph, index) and m.person and m.subject and not m.possessor
+                }
+                if opening and len(named) == 1:
+                    person = next(iter(named.values()))
+                    if not person.organisation:
+                        person.human = True
+                        person.genders.add("f" if opening.group(1).lower() in FEMALE else "m")
+
+    def _person(self, name: str, organisation: bool) -> None:
+        key = _key(name)
+        if not key or self.person(name) is not None or self.ambiguous(name):
+            return
+        self.persons[key] = Person(key, key, organisation)
+
+    def person(self, name: str) -> Person | None:
+        """The person a name or a short form of it stands for; None when unknown or shared by two."""
+        key = _key(name)
+        if key in self.persons:
+            return self.persons[key]
+        words = key.split()
+        matches = [
+            person
+            for person in self.persons.values()
+            if len(words) < len(person.key.split()) and _contains(person.key.split(), words)
+        ]
+        return matches[0] if len(matches) == 1 else None
+
+    def ambiguous(self, name: str) -> list[Person]:
+        """The full names a short form could stand for, when more than one."""
+        words = _key(name).split()
+        found = [person for person in self.persons.values() if _contains(person.key.split(), words)]
+        return found if len(found) > 1 and _key(name) not in self.persons else []
+
+    def antecedent(self, pronoun: str, at: tuple[int, int, int], reach: int = 2) -> Antecedent:
+        """Who `pronoun` at position `at` means: the nearest compatible mention, at most `reach` paragraphs back."""
+        before = [mention for mention in self.mentions if mention.at < at and at[0] - mention.at[0] <= reach]
+        by_sentence: dict[tuple[int, int], list[Mention]] = {}
+        for mention in before:
+            by_sentence.setdefault(mention.at[:2], []).append(mention)
+        for place in sorted(by_sentence, reverse=True):
+            compatible = [mention for mention in by_sentence[place] if _compatible(mention, pronoun)]
+            if not compatible:
+                continue
+            found = _choose(compatible)
+            if found.mention or found.candidates:
+                return found
+        return Antecedent()
+
+    def subject_of(self, paragraph: int, sentence: int) -> Mention | None:
+        """The mention that opens a sentence's main clause, if any."""
+        return next(
+            (
+                mention
+                for mention in self.mentions
+                if mention.at[:2] == (paragraph, sentence) and mention.subject and not mention.possessor
+            ),
+            None,
+        )
+
+    def said(self, person: Person, at: tuple[int, int, int]) -> None:
+        """Record that a pronoun at `at` was read as `person`, so the next pronoun can find them there."""
+        self.mentions.append(Mention(at, person, person.name, person.gender, subject=True))
+        self.mentions.sort(key=lambda mention: mention.at)
+
+
+def _choose(compatible: list[Mention]) -> Antecedent:
+    """The one mention of a sentence a pronoun means, or the candidates when the sentence does not settle it.
+
+    Two named people are always a tie. One named person is the antecedent unless the sentence's subject is
+    an unnamed relative ("Her mother visited Patime*."); with no one named, an unnamed relative is, then a
+    possessor ("Gulbahar's").
+    """
+    named = _distinct([mention for mention in compatible if mention.person and not mention.possessor])
+    main = _distinct([mention for mention in named if not mention.subordinate])
+    named = main or named  # "said Mihray*, whose sister Nur*…": Nur* is named about Mihray*
+    unnamed = _distinct([mention for mention in compatible if mention.person is None and not mention.subordinate])
+    unnamed_subjects = [mention for mention in unnamed if mention.subject]
+    if len(named) > 1 or (named and unnamed_subjects):
+        return Antecedent(None, named + unnamed_subjects)
+    if named:
+        return Antecedent(named[0])
+    for tier in (unnamed_subjects, unnamed, _distinct([mention for mention in compatible if mention.possessor])):
+        if len(tier) == 1:
+            return Antecedent(tier[0])
+        if len(tier) > 1:
+            return Antecedent(None, tier)
+    return Antecedent()
+
+
+def sentence_spans(text: str) -> list[tuple[int, str]]:
+    """The sentences of a narrative with their start offsets; a “…” quotation never ends one."""
+    spans = []
+    start = 0
+    for match in re.finditer(r"(?<=[.!?])[”’\"')\]]*\s+(?=[^\W\d_“\"‘(])", text):
+        spans.append((start, text[start : match.start()]))
+        start = match.end()
+    spans.append((start, text[start:]))
+    return [(offset, sentence) for offset, sentence in spans if sentence.strip()]
+
+
+def _key(name: str) -> str:
+    """A name without its pseudonym stars, wherever they stand ("Ajar* Nurlan" is Ajar Nurlan)."""
+    return " ".join(bare(name).replace("*", " ").split())
+
+
+def _contains(words: list[str], part: list[str]) -> bool:
+    return any(words[index : index + len(part)] == part for index in range(len(words) - len(part) + 1))
+
+
+def _distinct(mentions: list[Mention]) -> list[Mention]:
+    seen, distinct = set(), []
+    for mention in mentions:
+        key = id(mention.person) if mention.person else mention.description.lower()
+        if key not in seen:
+            seen.add(key)
+            distinct.append(mention)
+    return distinct
+
+
+def _compatible(mention: Mention, pronoun: str) -> bool:
+    pronoun = pronoun.lower()
+    organisation = mention.person is not None and mention.person.organisation
+    if mention.person is not None and not (mention.person.human or organisation):
+        return False  # "Xinjiang", "Chinese": a capitalised word the release never shows to be a person
+    if pronoun in PRONOUN_GENDER:
+        gender = mention.person.gender if mention.person else mention.gender
+        gender = gender or mention.gender
+        return not organisation and gender in (None, PRONOUN_GENDER[pronoun])
+    if pronoun == "it":
+        return organisation
+    return organisation  # "they": an organisation; a family speaking together is left to the archivist
+
+
+def _titled(sentence: str, run) -> bool:
+    return bool(re.search(r"\b(?:mr|ms|mrs|miss|dr)\.?\s*$", sentence[: run.start], re.I))
+
+
+def _opens(sentence: str, start: int) -> bool:
+    """Whether the words before `start` only open the sentence ("In 2019, Mr", "Her", "The", "Gulbahar's
+    mother,"), or are a verb of speech, as in "“…,” said Jane Doe"."""
+    if SAID_BEFORE.search(sentence[:start]):
+        return True
+    head = LEADING_ADVERBIAL.sub("", sentence[:start].lstrip(" “”\"'—–-")).strip().lower()
+    return not head or OPENING.fullmatch(head + " ") is not None
+
+
+def _named_after(text: str) -> bool:
+    """Whether a relative's name follows: "brother Ablikim*", "husband, Dosembek,"."""
+    found = runs(text[:80])
+    return bool(found) and found[0].is_person and re.fullmatch(r"\s*,?\s*", text[: found[0].start]) is not None
+
+
+def _gender_at(sentence: str, start: int, end: int, possessive: bool = False) -> str | None:
+    """What the words around a name say of the person's gender: "Ms", "sister Nur*", "X, the mother of"."""
+    before = sentence[:start].lower().split()[-2:]
+    words = [word.strip(",.;:") for word in before]
+    if words and (words[-1] in FEMALE or words[-1] in MALE) and words[-1] not in {"her", "his"}:
+        return "f" if words[-1] in FEMALE else "m"
+    appositive = re.match(r"^\s*,\s*(?:(?:the|a|an|her|his|their)\s+)?(?:[\w-]+\s+){0,2}?([\w-]+)\b", sentence[end:])
+    if appositive and (appositive.group(1).lower() in FEMALE or appositive.group(1).lower() in MALE):
+        word = appositive.group(1).lower()
+        if word not in {"her", "his", "he", "she", "him"}:
+            return "f" if word in FEMALE else "m"
+    pronoun = re.search(r"\b(she|her|he|his|him)\b", sentence[end:], re.I)
+    if pronoun and not possessive and _opens(sentence, start):
+        # "Aigerim* lives in Almaty with her children": the subject's pronoun, no one else named before it.
+        between = sentence[end : end + pronoun.start()]
+        others = [
+            run
+            for run in runs(between)
+            if run.is_person and not re.search(r"\b(?:in|from|at|to|near|of)\s+$", between[: run.start], re.I)
+        ]
+        if not others and not KIN_PHRASE.search(between):
+            return "f" if pronoun.group(1).lower() in FEMALE else "m"
+    return None
