@@ -68,6 +68,10 @@ def _testimonies(body: list[Paragraph], publisher: str, warnings: list[str]) -> 
     speakers = resolve(quotations, body, publisher, warnings)
     narrative = [sentence for paragraph in body for sentence in sentences(paragraph.narrative)]
     names = {speaker.key for speaker in speakers}
+    quoted: dict[str, list[str]] = {}
+    for quotation in quotations:
+        if quotation.speaker is not None:
+            quoted.setdefault(quotation.speaker.key, []).append(quotation.text)
     for speaker in speakers:
-        characterise(speaker, narrative, names, warnings)
+        characterise(speaker, narrative, names, warnings, quoted.get(speaker.key, []))
     return testimonies(quotations)

@@ -13,7 +13,7 @@ from .dates import MONTH_NUMBERS, WEEKDAYS
 TITLE_WORDS = {
     "director", "researcher", "spokesperson", "spokesman", "spokeswoman", "officer", "campaigner",
     "advocate", "adviser", "advisor", "head", "chair", "chairperson", "president", "coordinator",
-    "secretary-general", "manager", "analyst", "representative", "deputy", "minister", "ambassador",
+    "secretary-general", "secretary", "manager", "analyst", "representative", "deputy", "minister", "ambassador",
     "executive", "senior", "lead",
 }  # fmt: skip
 ORGANISATION_WORDS = {

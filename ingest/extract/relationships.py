@@ -59,14 +59,17 @@ STATUS_PATTERNS = [
         "disappeared",
         re.compile(
             r"\b(?:missing|disappeared|whereabouts (?:are|is|remain|remains) unknown|not been heard from"
-            r"|no (?:news|word) (?:of|from)|not been seen)\b",
+            r"|no (?:news|word) (?:of|from)|not been seen|(?:no one|nobody) has (?:heard|seen)"
+            r"|(?:has|have|had) (?:not|never) (?:heard|had news) from|lost (?:all )?(?:contact|touch) with)\b",
             re.I,
         ),
     ),
     (
         "imprisoned",
         re.compile(
-            r"\b(?:in prison|imprisoned|jailed|behind bars|serving (?:a|an) [\w\s-]{0,30}?sentence|sentenced)\b",
+            r"\b(?:in prison|imprisoned|jailed|behind bars|serving (?:a|an) [\w\s-]{0,30}?sentence|sentenced"
+            r"|on death row|held (?:in|at) (?:the )?(?:[\w-]+ ){0,3}(?:prison|penitentiary|jail)"
+            r"|convicted)\b",
             re.I,
         ),
     ),
@@ -82,7 +85,7 @@ STATUS_PATTERNS = [
 ]
 NEGATED_RELEASE = re.compile(r"\b(?:not|never|yet to be)\s+(?:been\s+|be\s+)?(?:released|freed|set free)", re.I)
 SINCE = re.compile(
-    rf"\b(?:since|(?:detained|arrested|taken(?: away)?|disappeared|went missing|jailed|imprisoned|sentenced)"
+    rf"\b(?:since|(?:detained|arrested|taken(?: away)?|disappeared|went missing|jailed|imprisoned|sentenced|died)"
     rf"\b[^.;]{{0,30}}?\s(?:in|on))\s+(?P<when>(?:\d{{1,2}}\s+)?{MONTH}\.?(?:\s+\d{{1,2}},)?\s+\d{{4}}|\d{{4}})",
     re.I,
 )
@@ -122,6 +125,9 @@ OWNER = re.compile(  # "Majid Kazemi's sister": Majid Kazemi is her sibling
     rf"(?P<other>(?:[^\W\d_][\w'’-]*\*?\s+){{0,3}}[^\W\d_][\w'’-]*\*?)['’]s\s+(?P<rel>{RELATIONSHIP_PATTERN.pattern})",
     re.I,
 )
+OWNED = re.compile(r"(?:^|\s)(?P<owner>(?:[^\W\d_][\w-]*\*?\s+){0,2}[^\W\d_][\w-]*\*?)['’]s\s+$")
+OWN_WORDS = re.compile(r"(^|[^\w])(?:my|our)\b(?=\s+\w)", re.I)  # a speaker's "my brother" is "her brother"
+KIN_OF = re.compile(rf"\b[\w-]+['’]s\s+(?:{RELATIONSHIP_PATTERN.pattern})", re.I)
 APPOSITIVE = re.compile(rf"^\s*,\s*(?P<text>.*?)(?:,?\s+{VERB}\b|$)", re.I)
 RELATIVE_CLAUSE = re.compile(r"^\s+(?P<text>(?:who|whose)\b.*)$", re.I)
 REPORTED = re.compile(rf"^\s+{VERB}\b(?P<text>.*)$", re.I)
@@ -134,8 +140,11 @@ class Description:
     appositives: list[str]
 
 
-def characterise(speaker: Speaker, sentences: list[str], speaker_names: set[str], warnings: list[str]) -> None:
-    """Set the speaker's role and subjects from what the release says about them."""
+def characterise(
+    speaker: Speaker, sentences: list[str], speaker_names: set[str], warnings: list[str], quoted: list[str] = ()
+) -> None:
+    """Set the speaker's role and subjects from what the release says about them, and from relatives their
+    own words name with what happened to them ("my mother died in a camp in 2019")."""
     if is_placeholder(speaker.name) and not speaker.description:
         return  # words no one in the release is said to have spoken: the archivist says who
     if is_placeholder(speaker.name):
@@ -148,8 +157,10 @@ def characterise(speaker: Speaker, sentences: list[str], speaker_names: set[str]
         description = Description(found, [speaker.description.split(",")[0]], [speaker.description])
     else:
         description = describe(speaker.name, sentences, speaker_names - {speaker.key})
-    found = unique_subjects(description.subjects)
-    titles = " ".join(description.titles)
+    own = [subject for text in quoted for subject in subjects(OWN_WORDS.sub(r"\1her", text)) if "status" in subject]
+    found = unique_subjects(description.subjects + own)
+    # "the campaigner's sister" says who she is related to, not her job.
+    titles = KIN_OF.sub("", " ".join(description.titles))
     appositives = " ".join(description.appositives)
     is_organisation_name = any(run.is_organisation for run in runs(speaker.name)) and not is_placeholder(speaker.name)
     if is_organisation_name or TITLE_PHRASE.search(titles):
@@ -240,6 +251,11 @@ def subjects(description: str) -> list[dict]:
             # "the sister of Ablikim*": what Ablikim* is to the speaker.
             relationship = INVERSE_RELATIONSHIP.get(RELATIONSHIP_WORDS[word], "relative")
             names = names_after(after[of.end() :], plural=False) or [None]
+        elif owner := OWNED.search(description[:start]):
+            # "the campaigner's sister", "Ablikim*'s sister": the owner is the speaker's relative, inversely.
+            relationship = INVERSE_RELATIONSHIP.get(RELATIONSHIP_WORDS[word], "relative")
+            named = runs(owner.group("owner"))
+            names = [named[-1].text] if named and named[-1].is_person or (named and named[-1].possessive) else [None]
         elif _introduces_subject(description[:start].lower().split()[-2:], first=not mentions):
             relationship = RELATIONSHIP_WORDS[word]
             names = names_after(after, plural=word in PLURAL_RELATIONSHIP_WORDS) or [None]

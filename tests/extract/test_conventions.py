@@ -170,3 +170,68 @@ def test_the_seed_pattern_release():
     assert patime["subjects"] == [
         {"name": "Ablikim*", "relationship": "brother", "status": "imprisoned", "since": "2019"}
     ]
+
+
+def subjects_of(release: str) -> list[tuple[str, list[tuple]]]:
+    draft = extract_text(HEAD + release, publisher="Rights Watch Collective")
+    return [
+        (
+            testimony["speaker"],
+            [
+                tuple(subject.get(key) for key in ("name", "relationship", "status", "since"))
+                for subject in testimony.get("subjects", [])
+            ],
+        )
+        for testimony in draft.document["testimonies"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "release, expected",
+    [
+        # A relative in apposition, the status in the same sentence.
+        (
+            "Aigerim* said her husband, Dosembek, was arrested in March 2023.\n\n“They never told us why.”\n",
+            [("Aigerim*", [("Dosembek", "husband", "detained", "2023-03")])],
+        ),
+        # "X's brother, Y": the speaker is Y; X is Y's sibling, and the direction stays right.
+        (
+            "Kerim Tash's brother, Yusuf Tash, was detained in 2017. “I speak for him,” said Kerim Tash.\n",
+            [("Kerim Tash", [("Yusuf Tash", "brother", "detained", "2017")])],
+        ),
+        (
+            "“My brother is innocent,” said Leyla Amini, the sister of Reza Amini, who is on death row.\n",
+            [("Leyla Amini", [("Reza Amini", "sibling", "imprisoned", None)])],
+        ),
+        # A relative named in the speaker's own words, with what happened to them.
+        (
+            "“My mother died in a camp in 2019,” said Nurgul*, whose family lives in Ghulja.\n",
+            [("Nurgul*", [(None, "mother", "died_in_detention", "2019")])],
+        ),
+        # Statuses written as sentences.
+        (
+            "“We wait,” said Anar*, whose son no one has heard from since 2021.\n",
+            [("Anar*", [(None, "son", "disappeared", "2021")])],
+        ),
+        (
+            "“He did nothing,” said Sara Karimi, whose husband is held in the Central Prison of Tabriz.\n",
+            [("Sara Karimi", [(None, "husband", "imprisoned", None)])],
+        ),
+    ],
+)
+def test_relatives_and_their_statuses_as_releases_write_them(release, expected):
+    assert subjects_of(release) == expected
+
+
+@pytest.mark.parametrize(
+    "release, role",
+    [
+        ("“Free him,” said Dina Ospan, the campaigner's sister.\n", "family"),
+        ("“Free them,” said Omar Faris, Secretary General of the Harbour Rights Network.\n", "organisation"),
+        ("“Free them,” said Omar Faris, Secretary-General of the Harbour Rights Network.\n", "organisation"),
+        ("“I was beaten every day,” said Erkin Sabit, a former detainee.\n", "survivor"),
+    ],
+)
+def test_roles(release, role):
+    draft = extract_text(HEAD + release, publisher="X")
+    assert [testimony["role"] for testimony in draft.document["testimonies"]] == [role]
