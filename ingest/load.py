@@ -49,7 +49,12 @@ class FileResult(store.Written):
     path: str = ""
     sha256: str | None = None
     status: str = "ok"  # ok | failed
-    error: str | None = None
+    errors: list[str] = field(default_factory=list)  # one line each (a draft has one per unresolved field)
+
+    @property
+    def error(self) -> str | None:
+        """Every error line of the file, as the run's ingest_run_files keeps them."""
+        return "\n".join(self.errors) or None
 
 
 @dataclass
@@ -77,7 +82,7 @@ class Report:
             "removed": self.count("removed"),
             "withheld": self.count("withheld"),
             "failed": len(self.failed),
-            "errors": [f.error for f in self.failed],
+            "errors": [line for f in self.failed for line in f.errors],
             "withheld_details": [dict(w, file=f.path) for f in self.files for w in f.withheld_reasons],
         }
 
@@ -230,16 +235,16 @@ def _each_file(paths, progress, max_bytes, column_map, follow_symlinks, handle) 
         if progress:
             progress(path)
         if isinstance(sources, InvalidSource):
-            report.files.append(_failed(path, sha256, str(sources)))
+            report.files.append(_failed(path, sha256, sources.lines()))
         else:
             report.files.append(handle(path, sha256, sources))
     return report
 
 
-def _failed(path: Path, sha256: str | None, error: str) -> FileResult:
+def _failed(path: Path, sha256: str | None, errors: list[str]) -> FileResult:
     # Not the reason: it can quote what the file holds (a value, a name); the run's ingest_run_files has it.
     log.warning("failed %s (its reason is in the command's output and the run's ingest_run_files)", one_line(str(path)))
-    return FileResult(path=str(path), sha256=sha256, status="failed", error=error)
+    return FileResult(path=str(path), sha256=sha256, status="failed", errors=errors)
 
 
 def _write_error(path: Path, error: Exception) -> str:
@@ -306,16 +311,16 @@ def _write_one(db, matcher, key, updater, path: Path, sha256: str | None, source
         written = store.write_file(db, sources, str(path.resolve()), matcher, key)
     except InvalidSource as error:
         error.path = str(path)
-        return _failed(path, sha256, str(error))
+        return _failed(path, sha256, error.lines())
     except sqlite3.OperationalError as error:
         # Another process holds the database: every file after this one would fail the same way.
         if "locked" in str(error) or "busy" in str(error):
             raise store.ArchiveBusy(store.database_path(db), store.LOCK_TIMEOUT) from None
-        return _failed(path, sha256, _write_error(path, error))
+        return _failed(path, sha256, [_write_error(path, error)])
     # Last resort, as in read_sources: write_file's transaction has rolled back, so nothing of this file
     # is in SQLite (nor, since the index is told only after a commit, in the index); the run goes on.
     except Exception as error:  # noqa: BLE001
-        return _failed(path, sha256, _write_error(path, error))
+        return _failed(path, sha256, [_write_error(path, error)])
     updater.add(written.inserted)
     updater.replace(written.updated)
     updater.delete(written.removed)

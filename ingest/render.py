@@ -69,8 +69,8 @@ def report(report, as_json: bool, verb: str) -> None:
     if as_json:
         emit_json(summary | {"index_repaired": report.index_repaired})
         return
-    for failed in report.failed:
-        err.print(Text(failed.error, style="red"))
+    for line in summary["errors"]:
+        err.print(Text(line, style="red"))
     for withheld in summary["withheld_details"]:
         err.print(Text(f"withheld: {withheld['file']}:{withheld['testimony']}: {withheld['reason']}", style="yellow"))
     if verb == "ingest":

@@ -2,7 +2,9 @@
 
 Everything that can go wrong with a file an archivist hands us ends here as an `InvalidSource`
 naming the file, where in it (a line for syntax, a field path for the schema) and why. Nothing
-downstream sees a document that has not passed `load_source`.
+downstream sees a document that has not passed `load_source`. A draft from `testimony extract` (its
+`draft` line, its `UNRESOLVED: <question>` placeholders) is refused here too, as an `UnresolvedDraft`
+with one line per unresolved field (`draft_problems`; `unresolved_fields` lists them for extract).
 
 The file may be hostile: `read_bytes` reads regular files only (a FIFO, a socket, a device or a folder
 is refused before it is opened) and never more than the size limit; an error line shows at most a
@@ -42,6 +44,10 @@ DATE_FIELDS = {"published", "date", "since"}
 # not settle, a placeholder "UNRESOLVED: <question>". Both are refused until they are gone.
 DRAFT_KEY = "draft"
 UNRESOLVED = "UNRESOLVED"
+DRAFT_REASON = "this is a draft from testimony extract: review every field, then delete the draft line"
+# How much of a placeholder's question an error line shows, and how many lines one draft gets at most.
+QUESTION_CHARS = 200
+MAX_DRAFT_LINES = 100
 
 ANCHOR_LIKE = re.compile(r"(^|[\s\[{,:-])&[^\s]", re.MULTILINE)
 
@@ -92,6 +98,10 @@ class InvalidSource(Exception):
         where = f":{self.where}" if self.where else ""
         return one_line(f"{self.path}{where}: {clip(str(self.reason))}")
 
+    def lines(self) -> list[str]:
+        """The file's lines in a report: one (a draft has one per unresolved field)."""
+        return [str(self)]
+
     @classmethod
     def unexpected(cls, path, error: Exception, doing: str = "reading") -> "InvalidSource":
         """The one line an exception that escaped every check becomes, so that one file never stops a run."""
@@ -108,6 +118,20 @@ class InvalidSource(Exception):
             code = ord(error.object[error.start])
             return cls(path, None, f"holds U+{code:04X}, which is not a character and cannot be stored: remove it")
         return cls(path, None, f"internal error {doing} this file ({type(error).__name__}): please report it")
+
+
+class UnresolvedDraft(InvalidSource):
+    """A draft (see DRAFT_KEY): `problems` holds (where, reason) for the draft marker and each unresolved
+    field, each its own line in a report (`lines`); as one line (str), the first and how many more."""
+
+    def __init__(self, path, problems: list[tuple[str | None, str]]):
+        self.problems = problems
+        where, reason = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(path, where, reason + more)
+
+    def lines(self) -> list[str]:
+        return [str(InvalidSource(self.path, where, reason)) for where, reason in self.problems]
 
 
 def _keep_dates_as_text(loader_class):
@@ -307,8 +331,13 @@ def _key_lines(text: str, position: int, scan_once, strict: bool):
 
 
 @cache
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@cache
 def validator():
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    return Draft202012Validator(schema())
 
 
 # What a file may be instead of a regular file; each is refused before it is opened (a FIFO would block).
@@ -481,35 +510,82 @@ def _text_problem(text: str, private: bool) -> str | None:
     return f"{shown} contains U+{ord(found.group()):04X} (a lone surrogate, not a character): remove it"
 
 
-def check_values(path: Path, document) -> None:
-    """Refuse what the schema cannot see and SQLite cannot store, naming the field: nesting deeper than
-    MAX_DEPTH, keys that are not text, lone surrogates (in keys too), and the
-    JSON numbers `parse_json` left `Unreadable`. Iterative, in file order, so it cannot itself overflow."""
+def _nodes(document):
+    """(path parts, value, nesting level) for the document and every value in it, in file order.
+    Iterative, so it cannot itself overflow; a mapping's children are only visited once the caller,
+    having looked at the mapping, asks for the next node (check_values stops first at MAX_DEPTH)."""
     stack = [((), document, 1)]
     while stack:
         parts, value, level = stack.pop()
+        yield parts, value, level
+        if isinstance(value, dict):
+            stack.extend(reversed([((*parts, key), child, level + 1) for key, child in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([((*parts, index), child, level + 1) for index, child in enumerate(value)]))
+
+
+def check_values(path: Path, document) -> None:
+    """Refuse what the schema cannot see and SQLite cannot store, naming the field: nesting deeper than
+    MAX_DEPTH, keys that are not text, lone surrogates (in keys too), and the
+    JSON numbers `parse_json` left `Unreadable`."""
+    for parts, value, level in _nodes(document):
         if level > MAX_DEPTH:
             raise InvalidSource(path, None, f"nested deeper than {MAX_DEPTH} levels")
         private = "private" in parts
         if isinstance(value, dict):
-            children = []
-            for key, child in value.items():
+            for key in value:
                 if not isinstance(key, str):
                     # YAML reads `yes:`, `~:` or `2024:` as a boolean, null or number, never as a field's name.
                     raise InvalidSource(path, field_path(parts), f"the key {excerpt(key)} is not text: quote it")
                 problem = _text_problem(key, private)
                 if problem:
                     raise InvalidSource(path, field_path(parts), f"the key {problem}")
-                children.append(((*parts, key), child, level + 1))
-            stack.extend(reversed(children))
-        elif isinstance(value, list):
-            stack.extend(reversed([((*parts, index), child, level + 1) for index, child in enumerate(value)]))
         elif isinstance(value, str):
             problem = _text_problem(value, private)
             if problem:
                 raise InvalidSource(path, field_path(parts), problem)
         elif isinstance(value, Unreadable):
             raise InvalidSource(path, field_path(parts), value.reason)
+
+
+@cache
+def _placeholder():
+    """The schema's `placeholder` pattern (one rule for editors and for this module)."""
+    return re.compile(schema()["$defs"]["placeholder"]["pattern"])
+
+
+def placeholder_question(value) -> str | None:
+    """The question a placeholder asks ('' if it asks none); None for a value that is no placeholder."""
+    found = _placeholder().match(value) if isinstance(value, str) else None
+    return value[found.end() :].strip() if found else None
+
+
+def _placeholders(document):
+    """(path parts, question) of each placeholder in the document, in file order (the draft line aside)."""
+    for parts, value, _ in _nodes(document):
+        question = placeholder_question(value)
+        if question is not None and parts[:1] != (DRAFT_KEY,):
+            yield parts, question
+
+
+def unresolved_fields(document) -> list[tuple[str, str]]:
+    """(field path, question) for each field a draft left unresolved: `('testimonies[2].speaker', 'who said
+    this?')`. Every one must be answered (and the `draft` line deleted) before the file can be ingested."""
+    return [(field_path(parts), question) for parts, question in _placeholders(document)]
+
+
+def draft_problems(document) -> list[tuple[str, str]]:
+    """(where, reason) for the draft marker and each unresolved field, as a draft's error lines say them;
+    at most MAX_DRAFT_LINES, the last one counting the rest."""
+    problems = [(DRAFT_KEY, DRAFT_REASON)] if isinstance(document, dict) and DRAFT_KEY in document else []
+    for parts, question in _placeholders(document):
+        # As in _shown: a private field's words never reach an error line (printed, and kept in the log).
+        shown = "a private value (see the file)" if "private" in parts else clip(question, QUESTION_CHARS)
+        problems.append((field_path(parts), f"unresolved: {shown or 'set this field'}"))
+    if len(problems) > MAX_DRAFT_LINES:
+        more = len(problems) - MAX_DRAFT_LINES + 1
+        problems[MAX_DRAFT_LINES - 1 :] = [(None, f"and {more:,} more unresolved fields")]
+    return problems
 
 
 def _shown(error) -> str:
@@ -593,8 +669,14 @@ def _position(error):
 
 
 def validate_document(path: Path, document) -> dict:
-    """Raise InvalidSource for the first schema error (by position in the file), else return document."""
+    """Raise InvalidSource for the first schema error (by position in the file), else return document.
+
+    A draft is refused before the schema sees it (UnresolvedDraft, one line per unresolved field): the
+    schema refuses it too, for editors, but would say it less plainly."""
     check_values(path, document)
+    problems = draft_problems(document)
+    if problems:
+        raise UnresolvedDraft(path, problems)
     errors = sorted(validator().iter_errors(document), key=_position)
     if errors:
         error = _deepest(errors[0])

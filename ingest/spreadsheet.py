@@ -28,7 +28,15 @@ import re
 from pathlib import Path
 
 from .normalize import NormalizedSource, normalize
-from .source import MAX_FILE_BYTES, InvalidSource, excerpt, read_text, validate_document
+from .source import (
+    MAX_FILE_BYTES,
+    InvalidSource,
+    UnresolvedDraft,
+    draft_problems,
+    excerpt,
+    read_text,
+    validate_document,
+)
 
 SOURCE_COLUMNS = {
     "source_title": "title",
@@ -183,6 +191,14 @@ def csv_sources(path: Path, text: str, column_map: dict[str, str] | None = None)
 
     if not documents:
         raise InvalidSource(path, None, "no rows below the header")
+    # Every source's unresolved placeholders at once, each its own line (validate_document stops at one source).
+    unresolved = [
+        (_location(field, index, where, columns), reason)
+        for index, document in enumerate(documents.values())
+        for field, reason in draft_problems(document)
+    ]
+    if unresolved:
+        raise UnresolvedDraft(path, unresolved)
     normalized = []
     first_row: dict[str, int] = {}  # source id -> the first row of the group that gave it
     for index, document in enumerate(documents.values()):
@@ -207,7 +223,12 @@ def csv_sources(path: Path, text: str, column_map: dict[str, str] | None = None)
 
 def _locate(error: InvalidSource, index: int, where: dict, columns: dict[str, str]) -> InvalidSource:
     """testimonies[3].subjects[0].status -> row 5, column 'subject_status' (as the file names it)."""
-    path = error.where or ""
+    return InvalidSource(error.path, _location(error.where, index, where, columns), error.reason)
+
+
+def _location(path: str | None, index: int, where: dict, columns: dict[str, str]) -> str | None:
+    """The row and column (as the file names it) of a field path in the index-th source's document."""
+    path = path or ""
     match = re.match(r"^testimonies\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?(?:\.(\w+))?", path)
     if match:
         testimony, field, subject, subfield = match.groups()
@@ -217,12 +238,10 @@ def _locate(error: InvalidSource, index: int, where: dict, columns: dict[str, st
             field = f"subject{'' if number == 1 else number}_{subfield}"
         elif field == "speaker":
             field = {"key": "speaker_key", "pseudonym": "speaker_pseudonym"}.get(subfield, "speaker")
-        location = f"row {row}" + (f", column {excerpt(columns.get(field, field))}" if field else "")
-        return InvalidSource(error.path, location, error.reason)
+        return f"row {row}" + (f", column {excerpt(columns.get(field, field))}" if field else "")
     if path.startswith("source"):
         field = path.split(".", 1)[1] if "." in path else None
         column = next((c for c, f in SOURCE_COLUMNS.items() if f == field), None)
         row = where.get((index, 0))
-        location = f"row {row}" + (f", column {excerpt(columns.get(column, column))}" if column else "")
-        return InvalidSource(error.path, location, error.reason)
-    return error
+        return f"row {row}" + (f", column {excerpt(columns.get(column, column))}" if column else "")
+    return path or None

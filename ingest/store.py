@@ -25,7 +25,7 @@ import time
 import urllib.parse
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import sqlite_utils
@@ -34,7 +34,7 @@ from sqlite_utils.utils import chunks
 from .crypto import ArchiveKey, KeyProblem, require
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
 from .normalize import NormalizedSource
-from .source import InvalidSource
+from .source import InvalidSource, unresolved_fields
 from .vocabulary import display_name, now
 
 SCHEMA_VERSION = 6
@@ -815,6 +815,7 @@ def write_file(
     The file is the unit: testimonies it no longer holds go, also when a source's id changed (an edited
     title without a URL) or a source left the file. Private fields are encrypted with `key`.
     """
+    _refuse_placeholders(sources, source_file)
     result = Written()
     source_ids = [normalized.source["id"] for normalized in sources]
     with db.atomic():
@@ -846,6 +847,16 @@ def write_file(
                 prune_orphans(db)
             result.generation = bump_generation(db)
     return result
+
+
+def _refuse_placeholders(sources: list[NormalizedSource], source_file: str) -> None:
+    """A draft's placeholder never reaches the archive, whatever led here: `load_source` refuses drafts
+    with one line per field; this is the writer's own check, for any path around it."""
+    for normalized in sources:
+        found = unresolved_fields(asdict(normalized))
+        if found:
+            reason = f"holds an unresolved placeholder ({found[0][0]}): a draft is never written to the archive"
+            raise InvalidSource(source_file, None, reason)
 
 
 def _withhold(normalized: NormalizedSource, previous: dict, matcher: Matcher, result: Written) -> None:
