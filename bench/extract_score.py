@@ -21,6 +21,9 @@ and the draft is compared with the annotation:
 - silent misattributions: a misattribution is *warned* when some draft warning quotes the testimony that
   received the words (shares a run of five words with its text); every other one is *silent*, the failure an
   archive of testimony cannot have.
+- extra testimonies: draft testimonies under a named speaker that hold none of the annotated quotes (a pull
+  quote, a headline or a fragment given to someone): reported, not a target, since some are the speaker's own
+  words the annotation left out as fragments.
 - roles: of the speakers found, those whose every matching testimony has the annotated role.
 - subject pairs: (speaker, subject, relationship), the subject being its name (or alias) when the annotation
   names it and any subject of that relationship with no name or a matching one when it does not. Each draft
@@ -169,6 +172,7 @@ class ReleaseScore:
     silent_misattributions: int = 0
     unattributed: int = 0
     missing: int = 0
+    extra_testimonies: int = 0
     subject_pairs: int = 0
     subject_pairs_found: int = 0
     statuses_right: int = 0
@@ -451,6 +455,12 @@ def score_draft(name: str, annotation: Annotation, document: dict, warnings: lis
         score.silent_misattributions += outcome.outcome == "misattributed" and not outcome.warned
         score.unattributed += outcome.outcome == "unattributed"
         score.missing += outcome.outcome == "missing"
+    snippets = [words(snippet) for speaker in annotation.speakers for snippet in speaker.quotes]
+    score.extra_testimonies = sum(
+        not is_placeholder(speaker_of(testimony)[0])
+        and not any(contains(words(str(testimony.get("text", ""))), snippet) for snippet in snippets)
+        for testimony in testimonies
+    )
     score.pseudonyms = len(pseudonym_appearances)
     score.pseudonyms_kept = sum(all(starred) for starred in pseudonym_appearances.values())
     source = document.get("source") or {}
@@ -520,6 +530,7 @@ COUNTS = [
     "silent_misattributions",
     "unattributed",
     "missing",
+    "extra_testimonies",
     "subject_pairs",
     "subject_pairs_found",
     "statuses_right",
@@ -588,6 +599,7 @@ RELEASE_COLUMNS = [
     "misattr.\n(silent)",
     "unattr.",
     "missing",
+    "extra",
     "subject\npairs",
     "statuses\nright",
     "roles\nright",
@@ -610,6 +622,7 @@ def print_report(scores: list[ReleaseScore]) -> None:
             f"{score.misattributed} ({score.silent_misattributions})",
             str(score.unattributed),
             str(score.missing),
+            str(score.extra_testimonies),
             _of(score.subject_pairs_found, score.subject_pairs),
             _of(score.statuses_right, score.subject_pairs_found),
             _of(score.roles_right, score.speakers_found),
@@ -639,6 +652,7 @@ def print_report(scores: list[ReleaseScore]) -> None:
         ("missing", "quotes missing from the draft"),
     ]:
         targets.add_row(label, f"{summed[key]} of {summed['quotes']}", "", "")
+    targets.add_row("extra testimonies (named, holding no annotated quote)", str(summed["extra_testimonies"]), "", "")
     for key in ("date", "publisher", "title"):
         targets.add_row(key, ", ".join(f"{outcome} {count}" for outcome, count in summed[key].items()), "", "")
     render.out.print(targets)

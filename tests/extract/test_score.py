@@ -87,6 +87,7 @@ def test_a_faithful_draft_scores_everything_right(annotation):
         "silent_misattributions": 0,
         "unattributed": 0,
         "missing": 0,
+        "extra_testimonies": 0,
         "subject_pairs": 1,
         "subject_pairs_found": 1,
         "statuses_right": 1,
@@ -140,6 +141,13 @@ def test_a_warning_about_another_testimony_does_not_excuse_a_misattribution(anno
     ]
     warnings = ['line 5: check the speaker of: "No one has told us where he is."']
     assert scored(annotation, testimonies, warnings=warnings).silent_misattributions == 1
+
+
+def test_words_given_to_someone_who_is_not_quoted_are_an_extra_testimony(annotation):
+    # A pull quote or headline drafted as the testimony of an organisation named nearby.
+    pull_quote = {"speaker": "Rights Watch Collective", "role": "organisation", "text": "Families still waiting"}
+    placeholder = {"speaker": "UNRESOLVED: who said this?", "text": "Families still waiting"}
+    assert scored(annotation, [*GOOD_TESTIMONIES, pull_quote, placeholder]).extra_testimonies == 1
 
 
 def test_placeholder_speaker_never_matches_and_keeps_the_quote_unattributed(annotation):
