@@ -14,18 +14,26 @@ from .people import KIN_PHRASE, VERB, People, sentence_spans
 from .quotations import Paragraph, Quotation, first_sentence, sentences
 
 SPEECH_VERB = re.compile(rf"\b{VERB}\b", re.I)
+# The verbs after which a bare quotation in the next sentence is the subject's own words.
+INDIRECT_VERB = re.compile(
+    r"\b(?:said|says|told|tells|explained|recalled|recalls|recounted|described|wrote|writes|addressed|appealed"
+    r"|stated|added|noted|testified|spoke|speaks|shared|posted)\b",
+    re.I,
+)
 PRONOUNS = {"she", "he", "they"}
 ORGANISATION_PRONOUNS = {"the organisation", "the organization", "the group"}
 ARTICLES = {"a", "an", "the", "one", "another", "two", "three", "several"}
 
 INTRODUCES = re.compile(rf"[:,]\s*$|\b(?:{VERB}|that)\s*$", re.I)  # "Patime* said:", "…, she said that"
-PRE_ATTRIBUTION = re.compile(
-    rf"^(?P<who>.*?)\s*,?\s+(?P<verb>{VERB})\b(?P<object>[^:;.!?“”\"]{{0,80}}?)\s*(?:\bthat\s*)?[:,]?\s*$",
-    re.I,
-)
 DASH_ATTRIBUTION = re.compile(r"^\s*[—–]\s*(?P<who>[^\W\d_].*?)\s*\.?\s*$")  # "“…” — Patime*, whose…"
 ACCORDING_TO = re.compile(r"^according to (?P<who>.+?)\s*,\s*$", re.I)
 AFTER_ACCORDING_TO = re.compile(r"^[\s,;:—–-]*according to (?P<who>[^.!?;]+)", re.I)
+INTRODUCED_BY = re.compile(r"[^:;.!?“”\"]{0,80}?\s*(?:\bthat\s*)?[:,]?\s*", re.I)  # what follows "said"
+TRAILING_ADVERBS = re.compile(
+    r"(?:\s+(?:also|further|then|later|again|once|previously|recently|repeatedly|additionally|herself|himself"
+    r"|themselves|too|today|yesterday|earlier))+\s*$",
+    re.I,
+)
 QUOTED_AS_SAYING = re.compile(r"\bquoted (?P<who>.+?) as (?:saying|telling [^:,]{1,60})\s*[:,]?\s*$", re.I)
 POST_VERB_FIRST = re.compile(rf"^[\s,;:—–-]*(?P<verb>{VERB})\s+(?P<who>[^.!?;]*)", re.I)
 POST_SUBJECT_FIRST = re.compile(rf"^[\s,;:—–-]*(?P<who>[^.!?;“”\"]{{1,160}}?)\s*,?\s+(?P<verb>{VERB})\b", re.I)
@@ -114,7 +122,8 @@ def attribution_after(post: str, quotation: Quotation) -> Ref | None:
 
 
 def attribution_before(pre: str) -> Ref | None:
-    """Who the sentence introducing a quotation says spoke it: "Patime* said:", "According to her,"."""
+    """Who the sentence introducing a quotation says spoke it: "Patime* said:", "According to her,", "X
+    addressed the president, saying:", "Maryna said he phoned her and said that"."""
     clause = sentences(pre.strip())[-1]
     if not clause or not INTRODUCES.search(clause):
         return None
@@ -124,15 +133,49 @@ def attribution_before(pre: str) -> Ref | None:
     match = QUOTED_AS_SAYING.search(clause)
     if match:
         return parse_who(match.group("who"), inverted=False)
-    match = PRE_ATTRIBUTION.match(clause)
-    if match and match.group("who").strip():
-        return parse_who(match.group("who"), inverted=False)
+    verbs = list(SPEECH_VERB.finditer(clause))
+    if not verbs or not INTRODUCED_BY.fullmatch(clause[verbs[-1].end() :]):
+        return None
+    last = verbs[-1]
+    if last.group(0).lower().endswith("ing"):
+        # "Khalip also addressed the president, saying:": the subject of the verb before the participle.
+        main = verbs[-2] if len(verbs) > 1 else None
+        return parse_who(clause[: main.start()], inverted=False) if main else None
+    head = clause[: last.start()]
+    coordinated = re.search(r"(?:,\s*|\s)(?:and|but)\s*$", head)
+    if coordinated:
+        # "…, said he phoned her recently and said that": the subject of the clause before "and".
+        before = head[: coordinated.start()]
+        reported = [
+            match.end()
+            for match in SPEECH_VERB.finditer(before)
+            if re.match(r"\s+(?:that\s+)?(?:she|he|they|[^\W\d_]+\*?\s+[^\W\d_])", before[match.end() :], re.I)
+        ]
+        boundary = max(reported + [match.end() for match in re.finditer(r"\bthat\b|[,;]", before)] + [0])
+        return _clause_subject(before[boundary:])
+    return parse_who(head, inverted=False)
+
+
+def _clause_subject(clause: str) -> Ref | None:
+    """The subject opening a clause: a pronoun or a name; None when it opens with neither."""
+    words = clause.strip().split()
+    if not words:
+        return None
+    if words[0].lower() in PRONOUNS:
+        return Ref("pronoun", description=words[0].lower())
+    found = runs(clause)
+    if found and found[0].is_person and not clause[: found[0].start].strip():
+        return Ref("name", found[0].text, clause.strip())
     return None
 
 
 def parse_who(who: str, inverted: bool) -> Ref | None:
-    """The speaker a phrase names; `inverted` when the name comes first ("said Patime*, whose brother…")."""
-    who = who.strip(" ,;:—–-")
+    """The speaker a phrase names; `inverted` when the name comes first ("said Patime*, whose brother…").
+
+    Before a verb, the speaker is the phrase just before it: a pronoun ("Speaking from Istanbul, she"), a
+    name standing alone between commas ("In a statement, Jane Doe, its Director,"), or a name ending the
+    phrase ("…and when she asked them, one of them" names no one). Nothing further back is taken."""
+    who = TRAILING_ADVERBS.sub("", who.strip(" ,;:—–-")).strip(" ,;:—–-")
     if not who:
         return None
     lowered = who.lower()
@@ -148,18 +191,21 @@ def parse_who(who: str, inverted: bool) -> Ref | None:
             return Ref("unnamed", description=who)
         named = [run for run in runs(first) if run.is_person] or [run for run in runs(first) if run.is_organisation]
         return Ref("name", named[0].text, who) if named else Ref("unnamed", description=who)
+    if parts[-1].lower() in PRONOUNS:
+        return Ref("pronoun", description=parts[-1].lower())
     # "Speaking from Istanbul, Patime*, whose brother…, said": the name is a comma-separated part of its own.
-    for part in parts:
-        found = runs(part)
-        if len(found) == 1 and (found[0].is_person or found[0].is_organisation) and covers(part, found[0]):
-            return Ref("name", found[0].text, who)
-    for part in parts:
-        if part.split()[0].lower() in {"whose", "who", "which"}:
-            continue
-        candidates = [run for run in runs(part) if run.is_person and not re.search(r"\bof\s+$", part[: run.start])]
-        if candidates:
-            return Ref("name", candidates[-1].text, who)
-    return Ref("unnamed", description=who)
+    alone = [(part, runs(part)) for part in parts]
+    alone = [found[0] for part, found in alone if len(found) == 1 and covers(part, found[0])]
+    # A person before an organisation: "WUC President, Dolkun Isa said" is Dolkun Isa.
+    for run in [run for run in alone if run.is_person] + [run for run in alone if run.is_organisation]:
+        if not run.is_title:
+            return Ref("name", run.text, who)
+    speaking = [part for part in parts if part.split()[0].lower() not in {"whose", "who", "which"}]
+    last = speaking[-1] if speaking else parts[-1]
+    ending = [run for run in runs(last) if (run.is_person or run.is_organisation) and not last[run.end :].strip(" *")]
+    if ending and not re.search(r"\bof\s+(?:the\s+)?$", last[: ending[-1].start]):
+        return Ref("name", ending[-1].text, who)
+    return Ref("unnamed", description=last if len(parts) > 1 and not is_capitalised(last) else who)
 
 
 class Resolver:
@@ -267,7 +313,7 @@ class Resolver:
         if before is None:
             return None
         paragraph, index, text = before
-        if not SPEECH_VERB.search(text) or text.rstrip().endswith((",", ":")) or "“…”" in text:
+        if not INDIRECT_VERB.search(text) or text.rstrip().endswith((",", ":")) or "“…”" in text:
             return None
         opening = re.match(r"^\s*(?:[^,]{0,60},\s*)?(?P<pronoun>she|he)\s+(?:\w+\s+)?" + VERB + r"\b", text, re.I)
         if opening:

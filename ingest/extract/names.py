@@ -21,6 +21,8 @@ ORGANISATION_WORDS = {
     "center", "institute", "coalition", "association", "society", "committee", "council", "alliance",
     "union", "group", "initiative", "congress", "organisation", "organization", "federation", "forum",
     "trust", "campaign", "commission", "defenders", "movement", "agency", "league", "ministry",
+    "radio", "press", "news", "times", "post", "television", "broadcasting", "service", "daily", "journal",
+    "gazette", "tribune", "monitor", "herald", "reuters", "court", "tribunal", "parliament", "office",
 }  # fmt: skip
 # Capitalised words that start a sentence or a clause rather than a name.
 NOT_NAME_WORDS = {
@@ -58,7 +60,9 @@ class Run:
 
     @property
     def is_organisation(self) -> bool:
-        return not self.possessive and any(word in ORGANISATION_WORDS for word in self.bare_words)
+        """An organisation's name: a word such as "Watch" or "Congress", or an acronym ("VOA", "BCHR")."""
+        acronym = any(len(word) > 1 and word.isupper() and word.isalpha() for word in self.words)
+        return not self.possessive and (acronym or any(word in ORGANISATION_WORDS for word in self.bare_words))
 
     @property
     def is_person(self) -> bool:
@@ -68,6 +72,7 @@ class Run:
             and len(words) <= 5
             and not self.possessive
             and not self.is_title
+            and not self.is_organisation
             and not any(word in ORGANISATION_WORDS for word in words)
             and not any(word in MONTH_NUMBERS or word in WEEKDAYS for word in words)
         )

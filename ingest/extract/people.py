@@ -22,12 +22,13 @@ from .names import ORGANISATION_WORDS, bare, runs
 FEMALE = {
     "mother", "sister", "wife", "daughter", "aunt", "niece", "grandmother", "granddaughter", "woman", "girl",
     "widow", "sister-in-law", "mother-in-law", "daughter-in-law", "ms", "mrs", "miss", "madam", "mum", "mom",
+    "fiancee", "fiancée", "girlfriend", "grandma",
     "she", "her", "hers", "herself", "businesswoman", "spokeswoman", "actress",
 }  # fmt: skip
 MALE = {
     "father", "brother", "husband", "son", "uncle", "nephew", "grandfather", "grandson", "man", "boy",
     "widower", "brother-in-law", "father-in-law", "son-in-law", "mr", "he", "him", "his", "himself",
-    "businessman", "spokesman",
+    "businessman", "spokesman", "fiance", "fiancé", "boyfriend", "grandpa",
 }  # fmt: skip
 PRONOUN_GENDER = {"she": "f", "he": "m"}
 # Verbs that report speech or writing: "said Patime*", "Patime* told…", "Patime* also addressed…".
@@ -36,8 +37,12 @@ SPEECH_VERBS = [
     "recalls", "urged", "urges", "continued", "continues", "asked", "asks", "wrote", "writes", "noted", "notes",
     "warned", "warns", "stressed", "stresses", "insisted", "insists", "pleaded", "pleads", "remembered",
     "remembers", "described", "describes", "testified", "recounted", "recounts", "concluded", "concludes",
-    "addressed", "addresses", "appealed", "appeals", "spoke", "speaks", "called", "calls", "shared", "posted",
+    "addressed", "addresses", "appealed", "appeals", "spoke", "speaks", "shared", "posted",
     "confirmed", "confirms", "denied", "denies", "claimed", "claims", "alleged", "reported", "admitted", "argued",
+    "started", "began", "replied", "responded", "answered", "declared", "announced", "lamented", "complained",
+    "exclaimed", "emphasised", "emphasized", "commented", "demanded", "cried", "sobbed", "whispered",
+    "pointed out", "points out", "went on", "saying", "adding", "telling", "writing", "noting", "stating",
+    "explaining", "recalling", "urging", "warning",
 ]  # fmt: skip
 VERB = r"(?:" + "|".join(SPEECH_VERBS) + r")"
 KIN_WORD = (
@@ -53,7 +58,7 @@ KIN_PHRASE = re.compile(
 )
 LEADING_ADVERBIAL = re.compile(
     r"^(?:(?:in|on|at|since|after|before|during|last|this|earlier|later|speaking|meanwhile|however|yet|but|and"
-    r"|when|while|as|asked|recalling|describing|now|today|then|according)\b[^,]{0,80},\s*)+",
+    r"|when|while|as|asked|recalling|describing|now|today|then|according)\b[^,]{0,120},\s*)+",
     re.I,
 )
 # What may stand before the subject of a sentence: "The", "Mr", "Gulbahar's mother," "Her husband,".
@@ -63,11 +68,19 @@ OPENING = re.compile(
     rf"{KIN_WORD},?\s+)?",
     re.I,
 )
+# A name after a preposition, a few lower-case words between: "the wife of former presidential candidate X".
+OBLIQUE = re.compile(r"(?i:\b(?:to|with|from|in|at|by|for|of|on|about|against|near))\s+(?:[a-z][\w-]*\s+){0,3}$")
+# "the fiancee of Mikola Statkevich": someone's relative, lawyer or friend is a person.
+KIN_OF = re.compile(
+    rf"\b(?:{KIN_WORD}|fianc[eé]e?|partner|lawyer|friend|colleague|client)\s+of\s+(?:[\w-]+\s+){{0,3}}$", re.I
+)
 SUBORDINATE = re.compile(r",\s*(?:whose|who)\b[^,;]*$", re.I)
 SAID_BEFORE = re.compile(rf"(?:^|”|[,—–])\s*{VERB}\s+(?:(?:mr|ms|mrs|dr)\.?\s+)?$", re.I)
 # After a name, what only a person does: speak, or be described by "who"/"whose".
 HUMAN_AFTER = re.compile(
-    rf"^\s*(?:,\s*(?:who|whose)\b|(?:,[^,]{{0,120}},\s*)?(?:has |had |also |later |then |recently )?{VERB}\b)", re.I
+    r"^\s*(?:,\s*(?:(?:who|whose)\b|\d{1,3}\s*,|(?:an?\s+)?\d{1,3}-year-old\b)"  # ", who", ", 24,"
+    rf"|(?:,[^,]{{0,120}},\s*)?(?:has |had |also |later |then |recently )?{VERB}\b)",
+    re.I,
 )
 
 
@@ -79,6 +92,7 @@ class Person:
     genders: set[str] = field(default_factory=set)
     pseudonym: bool = False
     human: bool = False  # the release shows a person: a gender, a star, speech, "who", a title
+    by_first_name: bool = False  # the release calls them by their first name alone ("Alexey")
 
     @property
     def gender(self) -> str | None:
@@ -94,6 +108,7 @@ class Mention:
     subject: bool = False  # it opens its sentence's main clause
     possessor: bool = False  # "Gulbahar's mother": Gulbahar
     subordinate: bool = False  # inside a "who"/"whose" clause about someone else
+    oblique: bool = False  # after a preposition or "told": "spoke to Radio Free Asia", "told Gulnar*"
     sentence: str = ""
 
 
@@ -118,7 +133,12 @@ class People:
                         found.append((paragraph, index, start, sentence, run))
         # Full names first, so that a short form can find the full name it stands for.
         for *_, run in sorted(found, key=lambda item: -len(item[4].words)):
-            self._person(run.text, any(word in ORGANISATION_WORDS for word in run.bare_words))
+            organisation = any(word in ORGANISATION_WORDS for word in run.bare_words) or _acronym(run.words)
+            self._person(run.text, organisation)
+        for *_, run in found:
+            person = self.person(run.text)
+            if person is not None and len(person.key.split()) > 1 and _key(run.text) == person.key.split()[0]:
+                person.by_first_name = True
         for paragraph, index, start, sentence, run in found:
             person = self.person(run.text)
             if person is None:
@@ -130,7 +150,8 @@ class People:
                 person.genders.add(gender)
             subject = _opens(sentence, run.start)
             spoke = HUMAN_AFTER.match(sentence[run.end :]) or (subject and SAID_BEFORE.search(sentence[: run.start]))
-            if "*" in run.text or gender or spoke or _titled(sentence, run):
+            related = KIN_OF.search(sentence[: run.start])
+            if "*" in run.text or gender or spoke or related or _titled(sentence, run):
                 person.human = True
             self.mentions.append(
                 Mention(
@@ -141,6 +162,7 @@ class People:
                     subject=subject,
                     possessor=run.possessive,
                     subordinate=bool(SUBORDINATE.search(sentence[: run.start])),
+                    oblique=bool(OBLIQUE.search(sentence[: run.start])),
                     sentence=sentence,
                 )
             )
@@ -169,9 +191,22 @@ class People:
                         )
                     )
         self.mentions.sort(key=lambda mention: mention.at)
+        self._narrative_pronouns(narratives)
         for person in self.persons.values():
             if person.pseudonym and not person.name.endswith("*"):
                 person.name += "*"
+
+    def _narrative_pronouns(self, narratives: list[tuple[int, str]]) -> None:
+        """ "She revealed that her family fears…": a sentence opening with she or he mentions, again, the one
+        person the pronoun can mean there; a chain of such sentences keeps that person in reach."""
+        for paragraph, text in narratives:
+            for index, (start, sentence) in enumerate(sentence_spans(text)):
+                opening = re.match(r"^\W*(she|he)\b", LEADING_ADVERBIAL.sub("", sentence), re.I)
+                if not opening:
+                    continue
+                found = self.antecedent(opening.group(1).lower(), (paragraph, index, start))
+                if found.mention is not None and found.mention.person is not None:
+                    self.said(found.mention.person, (paragraph, index, start))
 
     def _pronoun_evidence(self, narratives: list[tuple[int, str]]) -> None:
         """ "Ayshe Tursun lives in Almaty. Her son…": a sentence with one name, the next opening with a
@@ -208,13 +243,16 @@ class People:
             for person in self.persons.values()
             if len(words) < len(person.key.split()) and _contains(person.key.split(), words)
         ]
+        if len(matches) > 1 and len(words) == 1:
+            # Two Pichugins, and the release calls one "Alexey": "Pichugin" alone is the other.
+            matches = [person for person in matches if not person.by_first_name]
         return matches[0] if len(matches) == 1 else None
 
     def ambiguous(self, name: str) -> list[Person]:
         """The full names a short form could stand for, when more than one."""
         words = _key(name).split()
         found = [person for person in self.persons.values() if _contains(person.key.split(), words)]
-        return found if len(found) > 1 and _key(name) not in self.persons else []
+        return found if len(found) > 1 and self.person(name) is None else []
 
     def antecedent(self, pronoun: str, at: tuple[int, int, int], reach: int = 2) -> Antecedent:
         """Who `pronoun` at position `at` means: the nearest compatible mention, at most `reach` paragraphs back."""
@@ -226,7 +264,7 @@ class People:
             compatible = [mention for mention in by_sentence[place] if _compatible(mention, pronoun)]
             if not compatible:
                 continue
-            found = _choose(compatible)
+            found = _choose(compatible, pronoun.lower())
             if found.mention or found.candidates:
                 return found
         return Antecedent()
@@ -248,7 +286,7 @@ class People:
         self.mentions.sort(key=lambda mention: mention.at)
 
 
-def _choose(compatible: list[Mention]) -> Antecedent:
+def _choose(compatible: list[Mention], pronoun: str) -> Antecedent:
     """The one mention of a sentence a pronoun means, or the candidates when the sentence does not settle it.
 
     Two named people are always a tie. One named person is the antecedent unless the sentence's subject is
@@ -256,8 +294,13 @@ def _choose(compatible: list[Mention]) -> Antecedent:
     possessor ("Gulbahar's").
     """
     named = _distinct([mention for mention in compatible if mention.person and not mention.possessor])
-    main = _distinct([mention for mention in named if not mention.subordinate])
-    named = main or named  # "said Mihray*, whose sister Nur*…": Nur* is named about Mihray*
+    # "said Mihray*, whose sister Nur*…": Nur* is named about Mihray*, who is the one the sentence is about.
+    named = _distinct([mention for mention in named if not mention.subordinate]) or named
+    main = [mention for mention in named if not mention.oblique]
+    if len(main) == 1 and len(named) > 1 and main[0].person.gender == PRONOUN_GENDER.get(pronoun):
+        # "Iryna Khalip, the wife of Andrey Sannikau, said…": "she" is the one the release shows is a woman
+        # and who is not the object of a preposition; with no such evidence it stays a tie.
+        named = main
     unnamed = _distinct([mention for mention in compatible if mention.person is None and not mention.subordinate])
     unnamed_subjects = [mention for mention in unnamed if mention.subject]
     if len(named) > 1 or (named and unnamed_subjects):
@@ -281,6 +324,10 @@ def sentence_spans(text: str) -> list[tuple[int, str]]:
         start = match.end()
     spans.append((start, text[start:]))
     return [(offset, sentence) for offset, sentence in spans if sentence.strip()]
+
+
+def _acronym(words: list[str]) -> bool:
+    return any(len(word) > 1 and word.isupper() and word.isalpha() for word in words)
 
 
 def _key(name: str) -> str:
@@ -346,14 +393,20 @@ def _gender_at(sentence: str, start: int, end: int, possessive: bool = False) ->
         word = appositive.group(1).lower()
         if word not in {"her", "his", "he", "she", "him"}:
             return "f" if word in FEMALE else "m"
-    pronoun = re.search(r"\b(she|her|he|his|him)\b", sentence[end:], re.I)
+    clause = sentence[end:].split("“")[0]  # a pronoun after a quotation belongs to its attribution
+    pronoun = re.search(r"\b(she|her|he|his|him)\b", clause, re.I)
     if pronoun and not possessive and _opens(sentence, start):
-        # "Aigerim* lives in Almaty with her children": the subject's pronoun, no one else named before it.
-        between = sentence[end : end + pronoun.start()]
+        # "Aigerim* lives in Almaty with her children": the subject's pronoun, no one else named before it
+        # but places ("in Almaty").
+        between = clause[: pronoun.start()]
         others = [
             run
             for run in runs(between)
-            if run.is_person and not re.search(r"\b(?:in|from|at|to|near|of)\s+$", between[: run.start], re.I)
+            if (run.is_person or run.possessive)
+            and not (
+                re.search(r"\b(?:in|from|at|to|near)\s+$", between[: run.start])
+                and not HUMAN_AFTER.match(between[run.end :])
+            )
         ]
         if not others and not KIN_PHRASE.search(between):
             return "f" if pronoun.group(1).lower() in FEMALE else "m"

@@ -107,7 +107,7 @@ class QuoteMarks:
 
     def __init__(self, paragraphs: list[Paragraph]) -> None:
         body = "".join(paragraph.text for paragraph in paragraphs)
-        self.double = body.count("“") + body.count('"') >= 2 or "‘" not in body
+        self.double = body.count("“") + body.count("”") + body.count('"') >= 2 or "‘" not in body
 
     def opens(self, text: str, index: int) -> bool:
         char = text[index]
@@ -118,6 +118,26 @@ class QuoteMarks:
         if char == "‘":
             return True
         return char == "'" and not before.isalnum() and after.isalpha()
+
+    def nested(self, text: str, index: int) -> bool:
+        """A straight quote opening inside a quotation, closed again before the paragraph ends."""
+        before = text[index - 1] if index else " "
+        return (
+            self.double
+            and text[index] == '"'
+            and before.isspace()
+            and self.opens(text, index)
+            and '"' in text[index + 1 :]
+        )
+
+    def closes_first(self, text: str) -> bool:
+        """Whether the first quotation mark of a paragraph closes one (a quotation begun in the paragraph before)."""
+        for index in range(len(text)):
+            if self.opens(text, index):
+                return False
+            if self.closes(text, index):
+                return True
+        return False
 
     def closes(self, text: str, index: int) -> bool:
         char = text[index]
@@ -149,11 +169,16 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
         if current is not None:
             if text and marks.opens(text, 0):
                 position = quote_start = 1
-            else:
+            elif not marks.closes_first(text):
                 _unterminated(current, warnings)
                 current = None
+            # else: the quotation goes on into this paragraph without an opening mark, and closes in it.
         narrative_start = 0
         while position < len(text):
+            if current is not None and position > quote_start and marks.nested(text, position):
+                # “…his so-called "crime" is…”: straight quotes inside a quotation do not close it.
+                position = text.find('"', position + 1) + 1
+                continue
             if current is not None and marks.closes(text, position) and position >= quote_start:
                 current.paragraphs.append(text[quote_start:position].strip())
                 current.last, current.closed = index, True

@@ -235,3 +235,110 @@ def test_relatives_and_their_statuses_as_releases_write_them(release, expected):
 def test_roles(release, role):
     draft = extract_text(HEAD + release, publisher="X")
     assert [testimony["role"] for testimony in draft.document["testimonies"]] == [role]
+
+
+@pytest.mark.parametrize(
+    "release, expected",
+    [
+        # A pronoun with an adverb, and a pronoun after a long opening phrase naming a place and an outlet.
+        (
+            "Dilnaz Orun, 24, said the video was her duty. She further said, “I could not stay silent.”\n",
+            [("Dilnaz Orun", "I could not")],
+        ),
+        (
+            "Dilnaz Orun, 24, made the video.\n\n"
+            "Speaking to Radio Steppe over the phone from Istanbul, she said, “I could not stay silent.”\n",
+            [("Dilnaz Orun", "I could not")],
+        ),
+        # Coordinated verbs: the words are his, relayed by her.
+        (
+            "Olena Marchuk, the fiancee of the opposition leader Taras Bondar, said he called her on Monday "
+            "and said that “nothing will make me sign a plea.”\n",
+            [("Taras Bondar", "nothing will make")],
+        ),
+        # A participle: the subject of the verb before it.
+        (
+            "Kamila Yusuf also addressed the president, saying: “Give my father back.”\n",
+            [("Kamila Yusuf", "Give my father")],
+        ),
+        # Someone unnamed after a clause that names another: never the name further back.
+        (
+            "She told us she recognised the officers who raided the house of Timur Aliev, and when she asked "
+            "about him one of them said to her: “You will never see him again.”\n",
+            [("?", "You will never")],
+        ),
+        # A title before the name, and an acronym that is an organisation.
+        ("“We will not be silenced”, HRN President, Omar Faris said.\n", [("Omar Faris", "We will not")]),
+        # The outlet she spoke to is no one "she" can be.
+        (
+            "Nargiza Aliyeva told VOA her husband was taken at dawn.\n\n“I tried to stay calm,” she said.\n",
+            [("Nargiza Aliyeva", "I tried to")],
+        ),
+        # A sentence opening with "She" keeps the person in reach for the next pronoun.
+        (
+            "Leyla Amini spoke at the summit on Monday.\n\nThe summit ended late.\n\n"
+            "She revealed that her family fears the worst.\n\n“Force-feeding is torture,” she told reporters.\n",
+            [("Leyla Amini", "Force-feeding is torture.")],
+        ),
+        # "the wife of X": she is the one the release shows is a woman.
+        (
+            "Iryna Sokal, the wife of former candidate Andrei Sokal, said he was moved to a punishment cell.\n\n"
+            "“He shares a cell with a sick man,” she said.\n",
+            [("Iryna Sokal", "He shares a")],
+        ),
+        # Nothing shows who "he" is between two people of unknown gender: left to the archivist.
+        (
+            "Alex Morin told about the isolation of Sam Dubois, who is also under pressure. "
+            "“I will not sign it,” he said in a call.\n",
+            [("?", "I will not")],
+        ),
+    ],
+)
+def test_attributions_seen_in_real_releases(release, expected):
+    assert speakers(release) == expected
+
+
+def test_two_people_share_a_surname_and_the_release_calls_one_by_first_name():
+    # News style: the one called "Alexei" alone is not the one "Morozov" alone means.
+    release = (
+        "Alla Morozov visits her son, Alexei Morozov, twice a year.\n\n"
+        "Alexei, now 57, is in a prison colony.\n\n"
+        "“My soul aches for him,” Morozov told us.\n"
+    )
+    assert speakers(release) == [("Alla Morozov", "My soul aches")]
+
+
+def test_a_surname_two_people_share_with_no_first_name_used_stays_unattributed():
+    release = "Alla Morozov visits her son, Alexei Morozov, twice a year.\n\n“My soul aches for him,” Morozov said.\n"
+    assert speakers(release) == [("?", "My soul aches")]
+
+
+@pytest.mark.parametrize(
+    "release, first_words, last_words",
+    [
+        # One curly quotation in a release full of apostrophes: read as double quotes, not single.
+        (
+            "It's Aigerim's third appeal. “They didn't tell us anything,” Aigerim* said. It's late.\n",
+            "They didn't",
+            "us anything.",
+        ),
+        # The second paragraph of a quotation opens without a quote mark and closes it.
+        (
+            "Natalia Pinchuk said:\n\n“The sentence is harsh. It is terrible.\n\n"
+            "Ten years instead of twelve changes nothing.”\n",
+            "The sentence",
+            "changes nothing.",
+        ),
+        # Straight quotes inside a straight quotation do not close it.
+        (
+            'Dolkun Tash wrote, "I do not know what his so-called "crime" is. Being my brother."\n',
+            "I do",
+            "my brother.",
+        ),
+    ],
+)
+def test_quotations_as_real_releases_mark_them(release, first_words, last_words):
+    draft = extract_text(HEAD + release, publisher="X")
+    (testimony,) = draft.document["testimonies"]
+    assert not is_placeholder(testimony["speaker"])
+    assert testimony["text"].startswith(first_words) and testimony["text"].endswith(last_words)
