@@ -26,8 +26,10 @@ and the draft is compared with the annotation:
   words the annotation left out as fragments.
 - roles: of the speakers found, those whose every matching testimony has the annotated role.
 - subject pairs: (speaker, subject, relationship), the subject being its name (or alias) when the annotation
-  names it and any subject of that relationship with no name or a matching one when it does not. Each draft
-  subject pairs with one annotated subject at most. Statuses are scored on the pairs found.
+  names it and any subject of that relationship with no name or a matching one when it does not. The
+  relationship's gender-neutral form counts as right ("spouse" for a husband, "sibling" for a sister: extract
+  does not guess anyone's gender), "relative" does not. Each draft subject pairs with one annotated subject at
+  most. Statuses are scored on the pairs found.
 - pseudonyms kept: annotated pseudonyms (speakers and subjects) that appear in the draft, and keep the star (or
   `pseudonym: true`) everywhere they appear; a pseudonym the draft never names is scored as a missing speaker
   or pair, not here.
@@ -395,9 +397,20 @@ def _warned(testimony_text: str, warnings: list[str]) -> bool:
     )
 
 
+# The gender-neutral form of a relationship, which a draft may give when the release does not say more.
+NEUTRAL = {
+    "brother": "sibling", "sister": "sibling", "husband": "spouse", "wife": "spouse", "father": "parent",
+    "mother": "parent", "son": "child", "daughter": "child", "grandfather": "grandparent",
+    "grandmother": "grandparent", "grandson": "grandchild", "granddaughter": "grandchild",
+}  # fmt: skip
+
+
 def _pair(subject: Subject, candidates: list[dict], used: set[int]) -> dict | None:
     for candidate in candidates:
-        if id(candidate) in used or candidate.get("relationship") != subject.relationship:
+        if id(candidate) in used or candidate.get("relationship") not in (
+            subject.relationship,
+            NEUTRAL.get(subject.relationship),
+        ):
             continue
         name = candidate.get("name")
         if subject.name is None and (is_placeholder(name) or name_key(name) in names_of(subject)):

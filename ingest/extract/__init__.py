@@ -65,7 +65,12 @@ def extract_text(text: str, kind: str = "text", publisher: str | None = None, ur
 def _testimonies(body: list[Paragraph], publisher: str, warnings: list[str]) -> tuple[list[dict], list[list[str]]]:
     quotations = drop_repeats(scan_quotations(body, warnings), warnings)
     attribute(quotations, body)
-    speakers = resolve(quotations, body, publisher, warnings)
+    speakers, people = resolve(quotations, body, publisher, warnings)
+
+    def full_name(name: str) -> str:
+        person = people.person(name)
+        return person.name if person is not None and not person.organisation else name
+
     narrative = [sentence for paragraph in body for sentence in sentences(paragraph.narrative)]
     names = {speaker.key for speaker in speakers}
     quoted: dict[str, list[str]] = {}
@@ -73,5 +78,5 @@ def _testimonies(body: list[Paragraph], publisher: str, warnings: list[str]) -> 
         if quotation.speaker is not None:
             quoted.setdefault(quotation.speaker.key, []).append(quotation.text)
     for speaker in speakers:
-        characterise(speaker, narrative, names, warnings, quoted.get(speaker.key, []))
+        characterise(speaker, narrative, names, warnings, quoted.get(speaker.key, []), full_name)
     return testimonies(quotations)

@@ -409,6 +409,8 @@ def bare_names(mentions: list) -> str:
 
 def resolve(
     quotations: list[Quotation], paragraphs: list[Paragraph], publisher: str, warnings: list[str]
-) -> list[Speaker]:
-    """Give each quotation its speaker, one per person named; the speakers, in the order first quoted."""
-    return Resolver(quotations, paragraphs, publisher, warnings).run()
+) -> tuple[list[Speaker], People]:
+    """Give each quotation its speaker, one per person named; the speakers, in the order first quoted, and
+    the people the release names."""
+    resolver = Resolver(quotations, paragraphs, publisher, warnings)
+    return resolver.run(), resolver.people

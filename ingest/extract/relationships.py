@@ -50,7 +50,8 @@ STATUS_PATTERNS = [
         re.compile(
             r"\bd(?:ie|ied|ies|ying)\b[^.;]{0,40}?\b(?:in|while in|in the)\s+(?:detention|custody|prison|jail"
             r"|(?:an? |the )?(?:internment |re-education |detention )?camp)"
-            r"|\bdied (?:while )?(?:detained|in detention|in custody|in prison)|\bdeaths? in (?:custody|detention)",
+            r"|\bdied (?:while )?(?:detained|in detention|in custody|in prison)|\bdeaths? in (?:custody|detention)"
+            r"|\b(?:was|were|been|had been) executed\b",
             re.I,
         ),
     ),
@@ -67,7 +68,7 @@ STATUS_PATTERNS = [
     (
         "imprisoned",
         re.compile(
-            r"\b(?:in prison|imprisoned|jailed|behind bars|serving (?:a|an) [\w\s-]{0,30}?sentence|sentenced"
+            r"\b(?:in prison|in jail|imprisoned|jailed|behind bars|serving (?:a|an) [\w\s-]{0,30}?sentence|sentenced"
             r"|on death row|held (?:in|at) (?:the )?(?:[\w-]+ ){0,3}(?:prison|penitentiary|jail)"
             r"|convicted)\b",
             re.I,
@@ -77,13 +78,21 @@ STATUS_PATTERNS = [
         "detained",
         re.compile(
             r"\b(?:detained|in detention|deprived of (?:his|her|their) liberty|in custody"
-            r"|held (?:in|at|incommunicado|without)|arrested|taken away"
+            r"|held (?:in|at|incommunicado|without)|arrested|taken away|(?:is|are|was|were|being|remains?|still) held"
+            r"|among those (?:held|detained|arrested)"
             r"|(?:re-education|internment|political education|detention) (?:camp|centre|center|facility))\b",
             re.I,
         ),
     ),
 ]
-NEGATED_RELEASE = re.compile(r"\b(?:not|never|yet to be)\s+(?:been\s+|be\s+)?(?:released|freed|set free)", re.I)
+STATUS_BEFORE = re.compile(r"^.*[.;:“”]")  # only the clause just before a name says what happened to it
+# "has not been released", "hopes to see him freed", "before ever seeing her son freed": no release happened.
+NEGATED_RELEASE = re.compile(
+    r"\b(?:not|never|yet to be)\s+(?:been\s+|be\s+)?(?:released|freed|set free)|\bbe\s+(?:released|freed|set free)"
+    r"|\b(?:see|seeing|until|unless|before|hope|hopes|hoping|want|wants|demand|demands)\b[^.;]{0,50}"
+    r"\b(?:released|freed|set free)",
+    re.I,
+)
 SINCE = re.compile(
     rf"\b(?:since|(?:detained|arrested|taken(?: away)?|disappeared|went missing|jailed|imprisoned|sentenced|died)"
     rf"\b[^.;]{{0,30}}?\s(?:in|on))\s+(?P<when>(?:\d{{1,2}}\s+)?{MONTH}\.?(?:\s+\d{{1,2}},)?\s+\d{{4}}|\d{{4}})",
@@ -141,10 +150,16 @@ class Description:
 
 
 def characterise(
-    speaker: Speaker, sentences: list[str], speaker_names: set[str], warnings: list[str], quoted: list[str] = ()
+    speaker: Speaker,
+    sentences: list[str],
+    speaker_names: set[str],
+    warnings: list[str],
+    quoted: list[str] = (),
+    full_name=lambda name: name,
 ) -> None:
     """Set the speaker's role and subjects from what the release says about them, and from relatives their
-    own words name with what happened to them ("my mother died in a camp in 2019")."""
+    own words name with what happened to them ("my mother died in a camp in 2019"). `full_name` gives the
+    name the release gives a relative in full, starred if any mention is ("Alexei" is Alexei Morozov)."""
     if is_placeholder(speaker.name) and not speaker.description:
         return  # words no one in the release is said to have spoken: the archivist says who
     if is_placeholder(speaker.name):
@@ -158,6 +173,9 @@ def characterise(
     else:
         description = describe(speaker.name, sentences, speaker_names - {speaker.key})
     own = [subject for text in quoted for subject in subjects(OWN_WORDS.sub(r"\1her", text)) if "status" in subject]
+    for subject in description.subjects + own:
+        if subject.get("name"):
+            subject["name"] = full_name(subject["name"])
     found = unique_subjects(description.subjects + own)
     # "the campaigner's sister" says who she is related to, not her job.
     titles = KIN_OF.sub("", " ".join(description.titles))
@@ -173,8 +191,10 @@ def characterise(
         speaker.role = "family" if family else "other"
         for subject in found:
             if "status" not in subject:
-                status = _status_elsewhere(subject.get("name"), sentences)
+                status, since = _status_elsewhere(subject.get("name"), sentences)
                 subject["status"] = status or "unknown"
+                if since and "since" not in subject:
+                    subject["since"] = since
                 if not status:
                     warnings.append(
                         f"line {speaker.line}: {who}: no status found for their "
@@ -250,7 +270,9 @@ def subjects(description: str) -> list[dict]:
         elif of:
             # "the sister of Ablikim*": what Ablikim* is to the speaker.
             relationship = INVERSE_RELATIONSHIP.get(RELATIONSHIP_WORDS[word], "relative")
-            names = names_after(after[of.end() :], plural=False) or [None]
+            # "the wife of former presidential candidate Andrey Sannikau": a few lower-case words, then the name.
+            named = re.sub(r"^(?:(?:the|a|an|[a-z][\w-]*)\s+){0,3}(?=[^\W\d_])", "", after[of.end() :])
+            names = names_after(named, plural=False) or [None]
         elif owner := OWNED.search(description[:start]):
             # "the campaigner's sister", "Ablikim*'s sister": the owner is the speaker's relative, inversely.
             relationship = INVERSE_RELATIONSHIP.get(RELATIONSHIP_WORDS[word], "relative")
@@ -265,13 +287,13 @@ def subjects(description: str) -> list[dict]:
 
     found: list[dict] = []
     pending: list[dict] = []  # "whose brother and sister are detained": the status comes after the last
-    for index, (_start, end, relationship, names) in enumerate(mentions):
+    for index, (start, end, relationship, names) in enumerate(mentions):
         following = mentions[index + 1][0] if index + 1 < len(mentions) else len(description)
         clause = description[end:following]
         these = [{"name": name, "relationship": relationship} for name in names]
         found += these
         pending += these
-        status, since = _status(clause), _since(clause)
+        status, since = _status(clause, description[:start]), _since(clause)
         if status:
             for subject in pending:
                 subject["status"] = status
@@ -318,10 +340,12 @@ def names_after(text: str, plural: bool) -> list[str]:
     return names
 
 
-def _status(clause: str) -> str | None:
+def _status(clause: str, context: str = "") -> str | None:
+    """The most specific status a clause gives; `context` is the text just before it, which may negate a
+    release ("before ever seeing her son, Alexey, freed")."""
     for status, pattern in STATUS_PATTERNS:
         for match in pattern.finditer(clause):
-            if status == "released" and NEGATED_RELEASE.search(clause[: match.end()]):
+            if status == "released" and NEGATED_RELEASE.search(context[-60:] + " " + clause[: match.end()]):
                 continue
             return status
     return None
@@ -332,18 +356,37 @@ def _since(clause: str) -> str | None:
     return partial_date(match.group("when")) if match else None
 
 
-def _status_elsewhere(name: str | None, sentences: list[str]) -> str | None:
-    """The status the release gives a named relative in any sentence: "Ablikim* was sentenced in 2019"."""
+def _status_elsewhere(name: str | None, sentences: list[str]) -> tuple[str | None, str | None]:
+    """The status the release gives a named relative in any sentence: "Ablikim* was sentenced in 2019",
+    "police arrested her uncle, Alim Tursun," (the verb before the name), "Tursun is in prison" (a surname
+    alone, when no other name in the sentence shares it)."""
     if not name:
-        return None
-    pattern = name_pattern(name)
-    for sentence in sentences:
-        match = pattern.search(sentence)
-        if match:
-            status = _status(sentence[match.end() :])
+        return None, None
+    words = bare(name).replace("*", "").split()
+    patterns = [name_pattern(name)] + [name_pattern(words[-1])] * (len(words) > 1 and len(words[-1]) > 3)
+    for pattern in patterns:
+        for sentence in sentences:
+            match = pattern.search(sentence)
+            if not match or (pattern is not patterns[0] and len(pattern.findall(sentence)) > 1):
+                continue
+            before = re.split(rf"\b{VERB}\b", STATUS_BEFORE.sub("", sentence[: match.start()]), flags=re.I)[-1]
+            after = sentence[match.end() :]
+            status = _status(after, sentence[: match.start()]) or _status(before[-60:])
             if status:
-                return status
-    return None
+                return status, _since(after) or _since(before[-60:])
+    return None, None
+
+
+def _same_name(one: str, other: str) -> bool:
+    """ "Alexey" and "Alexey Pichugin" are one relative: one name's words begin or end the other's."""
+    a, b = bare(one).replace("*", "").split(), bare(other).replace("*", "").split()
+    short, long = sorted((a, b), key=len)
+    return bool(short) and (long[: len(short)] == short or long[-len(short) :] == short)
+
+
+def _rank(status: str) -> int:
+    order = [name for name, _pattern in STATUS_PATTERNS] + ["unknown"]
+    return order.index(status) if status in order else len(order)
 
 
 def unique_subjects(subjects: list[dict]) -> list[dict]:
@@ -355,7 +398,7 @@ def unique_subjects(subjects: list[dict]) -> list[dict]:
             (
                 other
                 for other in unique
-                if subject.get("name") and other.get("name") and bare(other["name"]) == bare(subject["name"])
+                if subject.get("name") and other.get("name") and _same_name(other["name"], subject["name"])
             ),
             None,
         )
@@ -364,6 +407,10 @@ def unique_subjects(subjects: list[dict]) -> list[dict]:
             alike = [other for other in unique if other["relationship"] == subject["relationship"]]
             same = alike[0] if len(alike) == 1 and (alike[0].get("name") or "status" not in subject) else None
         if same is not None:
+            if len(subject.get("name") or "") > len(same.get("name") or ""):
+                same["name"] = subject["name"]  # "Alexey" then "Alexey Pichugin": the full name
+            if "status" in subject and "status" in same and _rank(subject["status"]) < _rank(same["status"]):
+                same["status"] = subject["status"]  # "imprisoned" says more than "detained"
             for key, value in subject.items():
                 if value is not None:
                     same.setdefault(key, value)

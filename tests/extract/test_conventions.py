@@ -224,6 +224,37 @@ def test_relatives_and_their_statuses_as_releases_write_them(release, expected):
 
 
 @pytest.mark.parametrize(
+    "release, expected",
+    [
+        # A hope of release is no release; the first name and the full name are one son; the more specific
+        # status wins.
+        (
+            "Alla Morozov fears she could die before ever seeing her son, Alexei, freed. "
+            "Her son Alexei Morozov was arrested in 2003 and is serving a life sentence.\n\n"
+            "“My soul aches,” said Alla Morozov.\n",
+            [("Alla Morozov", [("Alexei Morozov", "son", "imprisoned", "2003")])],
+        ),
+        # Lower-case words between "the wife of" and the name; an execution is a death in detention.
+        (
+            "“They did not even tell his lawyer,” said Roya Akbari, the wife of the teacher Jafar Kazemi, "
+            "who was executed this morning.\n",
+            [("Roya Akbari", [("Jafar Kazemi", "spouse", "died_in_detention", None)])],
+        ),
+        (
+            "“They stalk us,” said Wang Ling, whose husband Li Heng is among those held.\n",
+            [("Wang Ling", [("Li Heng", "husband", "detained", None)])],
+        ),
+        (
+            "“He did nothing,” said Nina Lapko, the wife of Uladz Lapko, who received seven years in jail.\n",
+            [("Nina Lapko", [("Uladz Lapko", "spouse", "imprisoned", None)])],
+        ),
+    ],
+)
+def test_statuses_and_names_merged_across_a_release(release, expected):
+    assert subjects_of(release) == expected
+
+
+@pytest.mark.parametrize(
     "release, role",
     [
         ("“Free him,” said Dina Ospan, the campaigner's sister.\n", "family"),

@@ -202,6 +202,14 @@ def test_subject_pair_needs_the_relationship_in_the_right_direction_and_scores_i
     assert (score.subject_pairs_found, score.statuses_right, score.pseudonyms, score.pseudonyms_kept) == (1, 0, 2, 1)
 
 
+def test_the_gender_neutral_relationship_is_right_and_relative_is_not(annotation):
+    def found(relationship: str) -> int:
+        subjects = [{"name": "Kerim*", "relationship": relationship, "status": "detained"}]
+        return scored(annotation, [{**GOOD_TESTIMONIES[0], "subjects": subjects}]).subject_pairs_found
+
+    assert (found("brother"), found("sibling"), found("relative"), found("spouse")) == (1, 1, 0, 0)
+
+
 def test_wrong_role_is_counted(annotation):
     testimonies = [GOOD_TESTIMONIES[0], {**GOOD_TESTIMONIES[1], "role": "family"}]
     assert scored(annotation, testimonies).roles_right == 1
