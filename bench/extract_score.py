@@ -57,12 +57,10 @@ import yaml
 from rich.table import Table
 from testimony_archive.ingest import render
 from testimony_archive.ingest.extract import extract_file
-from testimony_archive.ingest.source import UNRESOLVED, schema
+from testimony_archive.ingest.source import placeholder_question, schema
 
 ANNOTATION_SUFFIX = ".annotation.yml"
 RELEASE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-# The draft's way of saying "not settled": the UNRESOLVED placeholder, and the UNKNOWN one older drafts wrote.
-PLACEHOLDER_PREFIXES = (UNRESOLVED, "UNKNOWN")
 # A warning "quotes" a testimony when it shares this many consecutive words with it.
 WARNING_WORDS = 5
 # key: (what it measures, "min" or "max", the target); the ratios are fractions, the counts are counts.
@@ -314,7 +312,8 @@ def has_star(name) -> bool:
 
 
 def is_placeholder(value) -> bool:
-    return value is None or not str(value).strip() or str(value).strip().startswith(PLACEHOLDER_PREFIXES)
+    """No value, or one validate and ingest refuse as a draft's placeholder (the schema's rule)."""
+    return value is None or not str(value).strip() or placeholder_question(value) is not None
 
 
 def speaker_of(testimony: dict) -> tuple[str | None, bool]:

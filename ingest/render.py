@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from .source import unresolved_fields
+
 # What reaches a terminal is never raw: a stored ESC or OSC sequence could rewrite the screen (erase the
 # "(pseudonym)" beside a name) or write the clipboard, a bidi control could reorder a line. Each such
 # character is shown as a visible stand-in of the same width, so rich's styling spans stay in place:
@@ -221,10 +223,18 @@ def stats(summary: dict, index_dir, as_json: bool) -> None:
 
 
 def draft(drafted, text: str, output, problem: str | None, as_json: bool) -> None:
-    """A drafted source file: the YAML on stdout (unless written to `output`), what to review on stderr."""
+    """A drafted source file: the YAML on stdout (unless written to `output`), what to review on stderr:
+    the warnings, then each field still to resolve before the draft can be ingested."""
+    open_fields = unresolved_fields(drafted.document)
     if as_json:
         emit_json(
-            {"draft": drafted.document, "warnings": drafted.warnings, "valid": problem is None, "problem": problem}
+            {
+                "draft": drafted.document,
+                "warnings": drafted.warnings,
+                "unresolved": [{"field": where, "question": question} for where, question in open_fields],
+                "valid": problem is None,
+                "problem": problem,
+            }
         )
         return
     if not output:
@@ -234,6 +244,13 @@ def draft(drafted, text: str, output, problem: str | None, as_json: bool) -> Non
     testimonies = len(drafted.document.get("testimonies", []))
     summary = f"{testimonies} testimon{'y' if testimonies == 1 else 'ies'} drafted, {len(drafted.warnings)} warning(s)"
     err.print(Text(summary + (f" -> {output}" if output else "")))
+    err.print(
+        Text(
+            f"to resolve before ingesting: {len(open_fields)} field(s)"
+            + "".join(f"\n  {where}: {question}" for where, question in open_fields)
+            + "\nthen delete the draft line"
+        )
+    )
     if problem:
         err.print(Text(f"the draft does not validate yet: {problem}", style="red"))
 

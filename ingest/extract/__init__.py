@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .attribution import attribute, resolve
-from .draft import PLACEHOLDER, Draft, draft_to_yaml, in_reading_order, problem, testimonies
+from .draft import Draft, draft_to_yaml, in_reading_order, problem, testimonies
 from .furniture import Furniture
 from .quotations import Paragraph, drop_repeats, paragraphs, scan_quotations, sentences
 from .readers import ExtractError, parse, read_file
@@ -24,7 +24,6 @@ from .relationships import INVERSE_RELATIONSHIP, RELATIONSHIP_WORDS, STATUS_PATT
 
 __all__ = [
     "INVERSE_RELATIONSHIP",
-    "PLACEHOLDER",
     "RELATIONSHIP_WORDS",
     "STATUS_PATTERNS",
     "Draft",

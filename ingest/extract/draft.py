@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from ..source import DRAFT_KEY, UNRESOLVED
+from ..source import DRAFT_KEY, UNRESOLVED, placeholder_question
 from .dates import PARTIAL_DATE
 from .quotations import first_sentence
 
 if TYPE_CHECKING:
     from .attribution import Speaker
     from .quotations import Quotation
-
-PLACEHOLDER = "UNKNOWN — set before ingesting"  # what the draft says where the release does not
 
 
 def placeholder(question: str) -> str:
@@ -40,8 +38,9 @@ class Draft:
 DRAFT_NOTICE = "review every field against the release, then delete this line"
 
 
-def is_placeholder(value: str | None) -> bool:
-    return bool(value) and value.startswith(UNRESOLVED)
+def is_placeholder(value) -> bool:
+    """Whether a value is a placeholder validate and ingest refuse (the schema's rule, read by source.py)."""
+    return placeholder_question(value) is not None
 
 
 def testimonies(quotations: list[Quotation]) -> tuple[list[dict], list[list[str]]]:
@@ -171,6 +170,6 @@ def _answered(value, key: str = ""):
         return {name: _answered(item, name) for name, item in value.items()}
     if isinstance(value, list):
         return [_answered(item, key) for item in value]
-    if is_placeholder(value) or value == PLACEHOLDER:
+    if is_placeholder(value):
         return "2000" if key in {"published", "date", "since"} else "answered"
     return value

@@ -373,3 +373,14 @@ def test_quotations_as_real_releases_mark_them(release, first_words, last_words)
     (testimony,) = draft.document["testimonies"]
     assert not is_placeholder(testimony["speaker"])
     assert testimony["text"].startswith(first_words) and testimony["text"].endswith(last_words)
+
+
+def test_a_star_on_one_mention_of_a_relative_marks_the_relative_everywhere():
+    release = (
+        "Ablikim* Tursun, a teacher, was taken from his school in 2018.\n\n"
+        "“I have not seen him since,” said Patime Tursun, whose brother Ablikim Tursun is still in prison.\n"
+    )
+    draft = extract_text(HEAD + release, publisher="X")
+    (testimony,) = draft.document["testimonies"]
+    assert testimony["subjects"] == [{"name": "Ablikim Tursun*", "relationship": "brother", "status": "imprisoned"}]
+    assert reloaded(draft)["testimonies"][0]["subjects"][0]["name"] == "Ablikim Tursun*"
