@@ -307,30 +307,24 @@ class Resolver:
         return paragraph - 1, len(spans) - 1, spans[-1][1]
 
     def indirect(self, quotation: Quotation) -> Speaker | None:
-        """ "Patime* said that her husband was arrested last year. “…”": the sentence before names, as its
-        subject, someone who speaks, writes or appeals; the quotation is theirs."""
+        """ "Patime* said that her husband was arrested last year. “…”": the sentence before has someone
+        speak, write or appeal, named (or a pronoun) just before the verb as an attribution would; the
+        quotation is theirs. A relative the release does not name is kept under a placeholder."""
         before = self.previous_sentence(quotation)
         if before is None:
             return None
         paragraph, index, text = before
-        if not INDIRECT_VERB.search(text) or text.rstrip().endswith((",", ":")) or "“…”" in text:
+        verb = INDIRECT_VERB.search(text)
+        if not verb or text.rstrip().endswith((",", ":")) or "“…”" in text:
             return None
-        opening = re.match(r"^\s*(?:[^,]{0,60},\s*)?(?P<pronoun>she|he)\s+(?:\w+\s+)?" + VERB + r"\b", text, re.I)
-        if opening:
-            quotation.rule, quotation.evidence = "indirect speech before (pronoun)", " ".join(text.split())
-            start = sentence_spans(self.paragraphs[paragraph].narrative)[index][0]
-            return self.pronoun(quotation, opening.group("pronoun").lower(), (paragraph, index, start))
-        subject = self.people.subject_of(paragraph, index)
-        if subject is None:
-            return None
-        after = text[subject.at[2] - sentence_spans(self.paragraphs[paragraph].narrative)[index][0] :]
-        if not re.match(rf"^[^.;:]{{0,160}}?\b{VERB}\b", after, re.I):
+        ref = parse_who(text[: verb.start()], inverted=False)
+        if ref is None or (ref.kind == "unnamed" and not KIN_PHRASE.search(ref.description)):
             return None
         quotation.rule, quotation.evidence = "indirect speech before", " ".join(text.split())
-        if subject.person is None:
-            self.warn(quotation, f'the speaker is not named ("{subject.description}"): name them')
-            return self.unattributed(quotation, "", subject.description)
-        return self.speaker(subject.person.name, quotation.line)
+        if ref.kind == "pronoun":
+            start = sentence_spans(self.paragraphs[paragraph].narrative)[index][0]
+            return self.pronoun(quotation, ref.description, (paragraph, index, start))
+        return self.settle(quotation, ref, quotation.rule, quotation.evidence)
 
     def continues(self, quotation: Quotation, previous: Quotation | None) -> bool:
         """Whether a quotation goes on with the words of the quotation before it: in the same paragraph, or

@@ -23,13 +23,16 @@ ORGANISATION_WORDS = {
     "trust", "campaign", "commission", "defenders", "movement", "agency", "league", "ministry",
     "radio", "press", "news", "times", "post", "television", "broadcasting", "service", "daily", "journal",
     "gazette", "tribune", "monitor", "herald", "reuters", "court", "tribunal", "parliament", "office",
+    "nations",
 }  # fmt: skip
 # Capitalised words that start a sentence or a clause rather than a name.
 NOT_NAME_WORDS = {
     "the", "a", "an", "in", "on", "at", "its", "her", "his", "their", "our", "my", "she", "he", "they", "we",
     "i", "it", "according", "speaking", "but", "and", "when", "after", "since", "as", "while", "for",
     "with", "from", "this", "that", "these", "those", "however", "meanwhile", "also", "both", "one",
-    "another", "said", "says", "told", "added", "today", "mr", "ms", "mrs", "dr",
+    "another", "said", "says", "told", "added", "today", "mr", "ms", "mrs", "dr", "there", "here", "what",
+    "why", "how", "who", "if", "once", "now", "then", "so", "yet", "still", "even", "although", "though",
+    "every", "each", "some", "many", "most", "all", "no", "not", "before", "during", "last", "next",
 }  # fmt: skip
 
 # A mark right after a letter: a pseudonym's star if normalize.star_like says it is one (＊ ∗ † ...).

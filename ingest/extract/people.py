@@ -61,6 +61,11 @@ LEADING_ADVERBIAL = re.compile(
     r"|when|while|as|asked|recalling|describing|now|today|then|according)\b[^,]{0,120},\s*)+",
     re.I,
 )
+# "When Zumret Dawut heard the news, she wept": the one name of the clause is who the pronoun means.
+WHEN_CLAUSE = re.compile(
+    r"^\W*(?:when|after|as|while|once|although|though|before)\b(?P<clause>[^,;]{1,200}),\s*(?P<pronoun>she|he)\b",
+    re.I,
+)
 # What may stand before the subject of a sentence: "The", "Mr", "Gulbahar's mother," "Her husband,".
 OPENING = re.compile(
     rf"(?:(?:the|her|his|their|mr|ms|mrs|dr|miss)\.?\s+)*"
@@ -210,9 +215,16 @@ class People:
 
     def _pronoun_evidence(self, narratives: list[tuple[int, str]]) -> None:
         """ "Ayshe Tursun lives in Almaty. Her son…": a sentence with one name, the next opening with a
-        pronoun, shows a person and their gender."""
+        pronoun, shows a person and their gender; so does "When Zumret Dawut heard the news, she wept"."""
         for paragraph, text in narratives:
             spans = sentence_spans(text)
+            for _start, sentence in spans:
+                clause = WHEN_CLAUSE.match(sentence)
+                named = [run for run in runs(clause.group("clause")) if run.is_person] if clause else []
+                person = self.person(named[0].text) if len(named) == 1 else None
+                if person is not None and not person.organisation:
+                    person.human = True
+                    person.genders.add(PRONOUN_GENDER[clause.group("pronoun").lower()])
             for index in range(len(spans) - 1):
                 opening = re.match(r"^\W*(she|her|he|his)\b", spans[index + 1][1], re.I)
                 named = {

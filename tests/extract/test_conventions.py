@@ -317,6 +317,19 @@ def test_roles(release, role):
             "“He shares a cell with a sick man,” she said.\n",
             [("Iryna Sokal", "He shares a")],
         ),
+        # "When X heard that the United Nations…, she…": X is "she", the United Nations is no one.
+        (
+            "When Leyla Amini heard that the United Nations had declared the camps a crime, she wept. "
+            "Her mind went back to her father, who died in custody. She felt vindicated.\n\n"
+            "“I felt there was justice,” she said.\n",
+            [("Leyla Amini", "I felt there")],
+        ),
+        # A sentence-opening "There" is no one; the name just before "said" is the speaker.
+        (
+            "There have been no charges and no reasons given, Khalid said from Canada, where he lives.\n\n"
+            "“We don't even know if they are alive.”\n",
+            [("Khalid", "We don't even")],
+        ),
         # Nothing shows who "he" is between two people of unknown gender: left to the archivist.
         (
             "Alex Morin told about the isolation of Sam Dubois, who is also under pressure. "
