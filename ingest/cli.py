@@ -296,7 +296,13 @@ def search(
 def extract(
     source: Annotated[Path, typer.Argument(help="A press release or report: plain text, Markdown or HTML.")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the draft here instead of printing it.", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the draft here instead of printing it (JSON if the name ends in .json, else YAML).",
+            dir_okay=False,
+        ),
     ] = None,
     publisher: Annotated[
         str | None, typer.Option("--publisher", help="The publisher, when the text does not say.")
@@ -312,7 +318,8 @@ def extract(
     except extraction.ExtractError as error:
         fail(f"{source}: {error}")
     problem = extraction.problem(draft, output or source)
-    text = extraction.draft_to_yaml(draft, source_name=source.name)
+    as_json_file = output is not None and output.suffix.lower() == ".json"
+    text = extraction.draft_to_json(draft) if as_json_file else extraction.draft_to_yaml(draft, source.name)
     if output:
         output.write_text(text, encoding="utf-8")
     render.draft(draft, text, output, problem, as_json)

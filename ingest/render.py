@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from .extract.draft import marked
 from .source import unresolved_fields
 
 # What reaches a terminal is never raw: a stored ESC or OSC sequence could rewrite the screen (erase the
@@ -229,7 +230,7 @@ def draft(drafted, text: str, output, problem: str | None, as_json: bool) -> Non
     if as_json:
         emit_json(
             {
-                "draft": drafted.document,
+                "draft": marked(drafted),
                 "warnings": drafted.warnings,
                 "unresolved": [{"field": where, "question": question} for where, question in open_fields],
                 "valid": problem is None,

@@ -204,9 +204,19 @@ def test_extract_json_and_unreadable_input(runner, tmp_path):
     )
     data = json.loads(result.output)
     assert data["valid"] is True and data["draft"]["source"]["publisher"] == "Given Publisher"
+    assert data["draft"]["draft"]  # piped to a file, the JSON draft is refused like the YAML one
     missing = runner.invoke(app, ["extract", str(tmp_path / "none.txt")])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
     assert missing.output.startswith(f"Error: {tmp_path / 'none.txt'}:")
+
+
+def test_extract_to_a_json_file_writes_json_that_validate_refuses_as_a_draft(runner, tmp_path):
+    draft = tmp_path / "draft.json"
+    result = runner.invoke(app, ["extract", str(fixture("extract/plain_release.txt")), "-o", str(draft)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(draft.read_text())["testimonies"]
+    refused = runner.invoke(app, ["validate", str(draft)])
+    assert refused.exit_code == 1 and f"{draft}:draft: this is a draft" in refused.output
 
 
 def test_folder_ingest_picks_up_csv(runner, tmp_path):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .attribution import attribute, resolve
-from .draft import Draft, draft_to_yaml, in_reading_order, problem, testimonies
+from .draft import Draft, draft_to_json, draft_to_yaml, in_reading_order, marked, problem, testimonies
 from .furniture import Furniture
 from .quotations import Paragraph, drop_repeats, paragraphs, scan_quotations, sentences
 from .readers import ExtractError, parse, read_file
@@ -28,7 +28,9 @@ __all__ = [
     "STATUS_PATTERNS",
     "Draft",
     "ExtractError",
+    "draft_to_json",
     "draft_to_yaml",
+    "marked",
     "extract_file",
     "extract_text",
     "problem",
@@ -47,6 +49,14 @@ def extract_file(path: Path, publisher: str | None = None, url: str | None = Non
 
 def extract_text(text: str, kind: str = "text", publisher: str | None = None, url: str | None = None) -> Draft:
     """Extract a draft source document from the text of a release; kind is "text", "markdown" or "html"."""
+    try:
+        return _extract(text, kind, publisher, url)
+    except RecursionError:
+        # HTML nested thousands of levels deep: the parsers and the walk over it recurse.
+        raise ExtractError("the HTML is nested too deeply to read") from None
+
+
+def _extract(text: str, kind: str, publisher: str | None, url: str | None) -> Draft:
     parsed = parse(text, kind)
     warnings: list[str] = []
     furniture = Furniture(parsed.meta, publisher, url, warnings)
@@ -62,8 +72,9 @@ def extract_text(text: str, kind: str = "text", publisher: str | None = None, ur
 
 
 def _testimonies(body: list[Paragraph], publisher: str, warnings: list[str]) -> tuple[list[dict], list[list[str]]]:
-    quotations = drop_repeats(scan_quotations(body, warnings), warnings)
+    quotations = scan_quotations(body, warnings)
     attribute(quotations, body)
+    quotations = drop_repeats(quotations, warnings)
     speakers, people = resolve(quotations, body, publisher, warnings)
 
     def full_name(name: str) -> str:

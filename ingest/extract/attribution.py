@@ -5,12 +5,13 @@ paragraphs given to the speaker the text supports, and a warning wherever it sup
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..source import UNRESOLVED
 from .draft import placeholder
 from .names import bare, covers, is_capitalised, runs
-from .people import KIN_PHRASE, VERB, People, sentence_spans
+from .people import KIN_PHRASE, OBLIQUE, PRONOUN_GENDER, VERB, People, sentence_spans
 from .quotations import Paragraph, Quotation, first_sentence, sentences
 
 SPEECH_VERB = re.compile(rf"\b{VERB}\b", re.I)
@@ -28,6 +29,12 @@ INTRODUCES = re.compile(rf"[:,]\s*$|\b(?:{VERB}|that)\s*$", re.I)  # "Patime* sa
 DASH_ATTRIBUTION = re.compile(r"^\s*[—–]\s*(?P<who>[^\W\d_].*?)\s*\.?\s*$")  # "“…” — Patime*, whose…"
 ACCORDING_TO = re.compile(r"^according to (?P<who>.+?)\s*,\s*$", re.I)
 AFTER_ACCORDING_TO = re.compile(r"^[\s,;:—–-]*according to (?P<who>[^.!?;]+)", re.I)
+LINKING_MARKS = (",", "?", "!", "—", "–", "…")  # “…,” said X: the quotation runs into its attribution
+CIRCUMSTANCE = re.compile(
+    r"^(?:in|on|at|to|during|after|before|from|with|via|by|later|earlier|today|yesterday|afterwards|recently"
+    r"|this|last)\b",
+    re.I,
+)
 INTRODUCED_BY = re.compile(r"[^:;.!?“”\"]{0,80}?\s*(?:\bthat\s*)?[:,]?\s*", re.I)  # what follows "said"
 TRAILING_ADVERBS = re.compile(
     r"(?:\s+(?:also|further|then|later|again|once|previously|recently|repeatedly|additionally|herself|himself"
@@ -62,14 +69,19 @@ class Speaker:
 
 def attribute(quotations: list[Quotation], paragraphs: list[Paragraph]) -> None:
     """Set each quotation's attribution from the narrative around it, where the narrative gives one."""
-    for quotation in quotations:
-        after = attribution_after(quotation.post, quotation)
-        if after:
+    for index, quotation in enumerate(quotations):
+        # “This trial was a farce.” Meryem said: “…”: the sentence after the first quotation introduces the
+        # next one, and says nothing of the first.
+        following = next((other for other in quotations[index + 1 :] if other.first == quotation.last), None)
+        linked = _linked(quotation)
+        introduces_next = following is not None and not linked and quotation.post.rstrip().endswith((":", ","))
+        after = None if introduces_next else attribution_after(quotation.post, quotation)
+        before = attribution_before(quotation.pre)
+        if before and (quotation.pre.rstrip().endswith(":") or not after):
+            # "Jonas Berg said: “…”" is the quotation's own introduction, whatever follows it.
+            quotation.attribution = _found(before, "attribution before the quotation", quotation.pre + "“…”")
+        elif after:
             quotation.attribution = _found(after, "attribution after the quotation", "“…”" + quotation.post)
-        else:
-            before = attribution_before(quotation.pre)
-            if before:
-                quotation.attribution = _found(before, "attribution before the quotation", quotation.pre + "“…”")
         if quotation.attribution is None and quotation.leads and not quotation.pre.strip() and quotation.first:
             # "Patime* said:" closing the paragraph before a quoted one (often a blockquote).
             previous = paragraphs[quotation.first - 1]
@@ -85,6 +97,11 @@ def attribute(quotations: list[Quotation], paragraphs: list[Paragraph]) -> None:
                 ref = parse_who(signature.group("who"), inverted=True)
                 if ref:
                     quotation.attribution = _found(ref, "signed on the next line", paragraphs[following].narrative)
+
+
+def _linked(quotation: Quotation) -> bool:
+    """ "“…,” she said", "‘…’, she said": the quotation runs into its attribution (a comma inside or out)."""
+    return quotation.paragraphs[-1].endswith(LINKING_MARKS) or quotation.post.lstrip().startswith(",")
 
 
 def _found(ref: Ref, rule: str, text: str) -> Ref:
@@ -109,10 +126,11 @@ def attribution_after(post: str, quotation: Quotation) -> Ref | None:
     match = POST_SUBJECT_FIRST.match(sentence)
     if not match or len(match.group("who").split()) > 14:
         return None
-    linked = quotation.paragraphs[-1].endswith((",", "?", "!", "—", "–", "…"))
+    linked = _linked(quotation)
     rest = sentence[match.end() :].strip(" .")
-    if not linked and (len(rest.split()) > 4 or re.search(r"\bthat\b", rest)):
-        # "“….” Jane Doe said the authorities must act." reports other words; "“….” Jane Doe said." does not.
+    told = match.group("verb").lower() in {"told", "tells", "tell"} and len(rest.split()) <= 6 and "that" not in rest
+    if not linked and rest and not CIRCUMSTANCE.match(rest) and not told:
+        # "“….” Jane Doe said the trial was unfair." reports other words; "“….” Jane Doe said on Monday." does not.
         return None
     ref = parse_who(match.group("who"), inverted=False)
     # "“….” The authorities said nothing." is narrative, not an attribution; "“…,” a relative said" is.
@@ -165,7 +183,7 @@ def _clause_subject(clause: str) -> Ref | None:
         return Ref("pronoun", description=words[0].lower())
     found = runs(clause)
     if found and found[0].is_person and not clause[: found[0].start].strip():
-        return Ref("name", found[0].text, clause.strip())
+        return Ref("name", found[0].named, clause.strip())
     return None
 
 
@@ -190,7 +208,7 @@ def parse_who(who: str, inverted: bool) -> Ref | None:
         if first.split()[0].lower() in ARTICLES or not is_capitalised(first):
             return Ref("unnamed", description=who)
         named = [run for run in runs(first) if run.is_person] or [run for run in runs(first) if run.is_organisation]
-        return Ref("name", named[0].text, who) if named else Ref("unnamed", description=who)
+        return Ref("name", named[0].named, who) if named else Ref("unnamed", description=who)
     if parts[-1].lower() in PRONOUNS:
         return Ref("pronoun", description=parts[-1].lower())
     # "Speaking from Istanbul, Patime*, whose brother…, said": the name is a comma-separated part of its own.
@@ -199,12 +217,12 @@ def parse_who(who: str, inverted: bool) -> Ref | None:
     # A person before an organisation: "WUC President, Dolkun Isa said" is Dolkun Isa.
     for run in [run for run in alone if run.is_person] + [run for run in alone if run.is_organisation]:
         if not run.is_title:
-            return Ref("name", run.text, who)
+            return Ref("name", run.named, who)
     speaking = [part for part in parts if part.split()[0].lower() not in {"whose", "who", "which"}]
     last = speaking[-1] if speaking else parts[-1]
     ending = [run for run in runs(last) if (run.is_person or run.is_organisation) and not last[run.end :].strip(" *")]
     if ending and not re.search(r"\bof\s+(?:the\s+)?$", last[: ending[-1].start]):
-        return Ref("name", ending[-1].text, who)
+        return Ref("name", ending[-1].named, who)
     return Ref("unnamed", description=last if len(parts) > 1 and not is_capitalised(last) else who)
 
 
@@ -219,12 +237,18 @@ class Resolver:
         self.warnings = warnings
         self.people = People([(index, p.narrative) for index, p in enumerate(paragraphs) if not p.heading])
         self.speakers: dict[str, Speaker] = {}
+        self._spans: dict[int, list[tuple[int, str]]] = {}
 
     def at(self, quotation: Quotation) -> tuple[int, int, int]:
         """Where a quotation stands: its paragraph, the sentence of that paragraph's narrative, the offset."""
-        narrative = self.paragraphs[quotation.first].narrative
-        index = sum(1 for start, _ in sentence_spans(narrative)[1:] if start <= quotation.at)
-        return (quotation.first, index, quotation.at)
+        starts = [start for start, _ in self.spans(quotation.first)[1:]]
+        return (quotation.first, bisect_right(starts, quotation.at), quotation.at)
+
+    def spans(self, paragraph: int) -> list[tuple[int, str]]:
+        """The sentences of a paragraph's narrative, read once."""
+        if paragraph not in self._spans:
+            self._spans[paragraph] = sentence_spans(self.paragraphs[paragraph].narrative)
+        return self._spans[paragraph]
 
     def warn(self, quotation: Quotation, message: str) -> None:
         self.warnings.append(f'line {quotation.line}: {message}: "{quotation.snippet}"')
@@ -284,6 +308,8 @@ class Resolver:
         if found.mention.person is None:
             self.warn(quotation, f'the speaker is not named ("{found.mention.description}"): name them')
             return self.unattributed(quotation, "", found.mention.description)
+        if pronoun in PRONOUN_GENDER:
+            found.mention.person.genders.add(PRONOUN_GENDER[pronoun])  # "he said": he is a man from here on
         speaker = self.speaker(found.mention.person.name, quotation.line)
         self.people.said(found.mention.person, at)
         return speaker
@@ -291,7 +317,7 @@ class Resolver:
     def previous_sentence(self, quotation: Quotation) -> tuple[int, int, str] | None:
         """The narrative sentence just before a quotation: (paragraph, sentence index, text)."""
         paragraph = quotation.first
-        spans = sentence_spans(self.paragraphs[paragraph].narrative)
+        spans = self.spans(paragraph)
         here = self.at(quotation)[1]
         before = [(index, text) for index, (start, text) in enumerate(spans) if start < quotation.at]
         if before and (before[-1][0] < here or before[-1][1].strip() != "“…”"):
@@ -301,7 +327,7 @@ class Resolver:
                 return paragraph, index, text
         if not quotation.leads or paragraph == 0 or self.paragraphs[paragraph - 1].heading:
             return None
-        spans = sentence_spans(self.paragraphs[paragraph - 1].narrative)
+        spans = self.spans(paragraph - 1)
         if not spans or spans[-1][1].rstrip().endswith("”"):
             return None  # the paragraph before ends with a quotation: handled as a continuation
         return paragraph - 1, len(spans) - 1, spans[-1][1]
@@ -322,7 +348,7 @@ class Resolver:
             return None
         quotation.rule, quotation.evidence = "indirect speech before", " ".join(text.split())
         if ref.kind == "pronoun":
-            start = sentence_spans(self.paragraphs[paragraph].narrative)[index][0]
+            start = self.spans(paragraph)[index][0]
             return self.pronoun(quotation, ref.description, (paragraph, index, start))
         return self.settle(quotation, ref, quotation.rule, quotation.evidence)
 
@@ -347,14 +373,20 @@ class Resolver:
             between = between[len(first_sentence(between)) :]
         if between.rstrip().endswith(":"):
             return False
+        # “…” That was the verdict of Jonas Berg.: what follows the quotation names someone else.
+        after = quotation.post if previous.last != quotation.first else ""
+        if any(
+            run.is_person and getattr(self.people.person(run.named), "key", None) != previous.speaker.key
+            for run in runs(after)
+        ):
+            return False
+        # Anyone else named there, but for a place after a preposition ("in Xinjiang").
         others = [
             run
             for run in runs(between)
             if run.is_person
-            and (person := self.people.person(run.text)) is not None
-            and person.human
-            and person.key != previous.speaker.key
-            and not run.possessive
+            and getattr(self.people.person(run.named), "key", None) != previous.speaker.key
+            and not OBLIQUE.search(between[: run.start])
         ]
         return not others and not KIN_PHRASE.search(between)
 
@@ -385,13 +417,18 @@ class Resolver:
                 later.speaker = quotation.speaker = self.settle(later, ref, ref.rule, ref.evidence)
                 quotation.rule, quotation.evidence = later.rule, later.evidence
                 resolved.add(attributed_later[0])
-            elif quotation.leads or quotation.pre.rstrip().endswith((".", "!", "?")):
+            elif quotation.disputed:
+                quotation.speaker = self.unattributed(quotation, "the release gives these words to two people")
+                quotation.rule = "unattributed"
+            elif quotation.leads or quotation.pre.rstrip().endswith((".", "!", "?", ":")):
+                # A quotation of its own, or one introduced without a verb of speech ("A:", "read out a
+                # letter from her son:"): kept, unattributed unless the sentence before says who spoke.
                 quotation.speaker = self.indirect(quotation)
                 if quotation.speaker is None:
                     self.warn(quotation, "quotation with no attribution: left unattributed")
                     quotation.speaker = self.unattributed(quotation, "the release does not say")
                     quotation.rule = "unattributed"
-            elif SPEECH_VERB.search(self.paragraphs[quotation.first].narrative) and len(quotation.text.split()) >= 4:
+            elif len(quotation.text.split()) >= 4:
                 self.warn(quotation, "quoted words inside a sentence, not extracted as a testimony")
         return list(self.speakers.values())
 

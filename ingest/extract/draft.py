@@ -3,13 +3,14 @@ order, and its YAML, headed by comments telling the archivist to review every fi
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import yaml
 
-from ..source import DRAFT_KEY, UNRESOLVED, placeholder_question
+from ..source import DRAFT_KEY, UNRESOLVED, one_line, placeholder_question
 from .dates import PARTIAL_DATE
 from .quotations import first_sentence
 
@@ -103,26 +104,43 @@ def in_reading_order(warnings: list[str]) -> list[str]:
     return sorted(warnings, key=line)
 
 
+def marked(draft: Draft) -> dict:
+    """The draft's document as written out, YAML or JSON: its `draft` line first, so that it cannot be
+    ingested until an archivist deletes it."""
+    return {DRAFT_KEY: DRAFT_NOTICE, **draft.document}
+
+
+def draft_to_json(draft: Draft) -> str:
+    """JSON text of the draft (the warnings and evidence, which JSON cannot hold as comments, are left out)."""
+    return json.dumps(marked(draft), ensure_ascii=False, indent=2) + "\n"
+
+
 def draft_to_yaml(draft: Draft, source_name: str | None = None) -> str:
-    """YAML text of the draft, headed by comments: a DRAFT notice, the schema line and one per warning."""
+    """YAML text of the draft, headed by comments: a DRAFT notice, the schema line and one per warning; each
+    testimony after the comments that say how it was attributed. A comment holds one line, whatever the
+    release's text holds (line breaks, control characters and terminal escapes are escaped)."""
     origin = f" from {source_name}" if source_name else ""
     header = [
-        f"# DRAFT extracted{origin} by `testimony extract`: review every field before ingesting.",
+        _comment(f"DRAFT extracted{origin} by `testimony extract`: review every field before ingesting."),
         SCHEMA_COMMENT,
     ]
-    header += ["# WARNING: " + " ".join(warning.split()) for warning in draft.warnings]
-    top = {DRAFT_KEY: DRAFT_NOTICE, "source": draft.document["source"]}
+    header += [_comment("WARNING: " + warning) for warning in draft.warnings]
+    top = marked(draft)
+    testimonies = top.pop("testimonies")
     body = _dump(top)
-    testimonies = draft.document["testimonies"]
     if testimonies:
         body += "testimonies:\n"
         for index, testimony in enumerate(testimonies):
             why = draft.evidence[index] if index < len(draft.evidence) else []
-            body += "".join(f"# {' '.join(line.split())}\n" for line in why)
+            body += "".join(_comment(line) + "\n" for line in why)
             body += _dump([testimony])
     else:
         body += "testimonies: []\n"
     return "\n".join(header) + "\n" + body
+
+
+def _comment(text: str) -> str:
+    return "# " + one_line(" ".join(text.split()))
 
 
 def _dump(data) -> str:

@@ -4,7 +4,7 @@ organisation or a job title; a name's pseudonym star, and how to find a name aga
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..normalize import PSEUDONYM_STAR, star_like
 from .dates import MONTH_NUMBERS, WEEKDAYS
@@ -35,6 +35,8 @@ NOT_NAME_WORDS = {
     "every", "each", "some", "many", "most", "all", "no", "not", "before", "during", "last", "next",
 }  # fmt: skip
 
+MAX_RUN_WORDS = 12  # a longer run of capitalised words is a heading or a shout, cut into pieces, never a name
+HONORIFIC_BEFORE = re.compile(r"\b(mr|mrs|ms|miss|dr)\.?\s+$", re.I)
 # A mark right after a letter: a pseudonym's star if normalize.star_like says it is one (＊ ∗ † ...).
 MARK_AFTER_LETTER = re.compile(r"(?<=[^\W\d_])[^\w\s]")
 TOKEN = re.compile(r"(?P<word>[^\W\d_](?:[\w-]|['’](?=\w))*)(?P<star>\*?)(?P<possessive>['’]s\b)?")
@@ -48,10 +50,17 @@ class Run:
     end: int
     words: list[str]
     possessive: bool = False
+    starts: list[int] = field(default_factory=list)  # where each word starts
+    honorific: str = ""  # "Mrs" in "Mrs Yusuf", kept apart from the name's words
 
     @property
     def text(self) -> str:
         return " ".join(self.words)
+
+    @property
+    def named(self) -> str:
+        """The name as the release gives it, with its honorific: "Mrs Yusuf" is not Karim Yusuf."""
+        return f"{self.honorific} {self.text}" if self.honorific else self.text
 
     @property
     def bare_words(self) -> list[str]:
@@ -90,6 +99,7 @@ def runs(text: str) -> list[Run]:
     """The runs of capitalised words in `text`, without the words that only open a sentence ("The", "Ms")."""
     found: list[Run] = []
     current: Run | None = None
+    titled = False
     previous_end = None
     for match in TOKEN.finditer(text):
         word = match.group("word")
@@ -103,18 +113,27 @@ def runs(text: str) -> list[Run]:
                 current is None
                 or not contiguous
                 or current.possessive
-                or (current.is_title and word.lower() not in TITLE_WORDS)
+                or (titled and word.lower() not in TITLE_WORDS)
+                or len(current.words) >= MAX_RUN_WORDS
             )
             if breaks:
                 current = Run(match.start(), match.end(), [])
                 found.append(current)
+                titled = False
+            titled = titled or bare(shown).lower() in TITLE_WORDS  # the run so far holds a job title
             current.words.append(shown)
+            current.starts.append(match.start())
             current.end = match.end()
             current.possessive = possessive
         previous_end = match.end()
     for run in found:
         while run.words and bare(run.words[0]).lower() in NOT_NAME_WORDS:
             run.words.pop(0)
+            run.starts.pop(0)
+        if run.words:
+            run.start = run.starts[0]
+            honorific = HONORIFIC_BEFORE.search(text[max(0, run.start - 8) : run.start])
+            run.honorific = honorific.group(1).capitalize() if honorific else ""
     return [run for run in found if run.words]
 
 

@@ -15,6 +15,7 @@ ambiguity, reported, never settled by a guess.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 
 from .names import ORGANISATION_WORDS, bare, runs
@@ -31,6 +32,9 @@ MALE = {
     "businessman", "spokesman", "fiance", "fiancé", "boyfriend", "grandpa",
 }  # fmt: skip
 PRONOUN_GENDER = {"she": "f", "he": "m"}
+LOOK_BACK = 240  # characters: how far before (or after) a name its context is read
+HONORIFIC = re.compile(r"^(mr|mrs|ms|miss|dr)\.?\s+", re.I)
+HONORIFIC_GENDER = {"mr": "m", "mrs": "f", "ms": "f", "miss": "f"}
 # Verbs that report speech or writing: "said Patime*", "Patime* told…", "Patime* also addressed…".
 SPEECH_VERBS = [
     "said", "says", "told", "tells", "added", "adds", "stated", "states", "explained", "explains", "recalled",
@@ -63,8 +67,8 @@ LEADING_ADVERBIAL = re.compile(
 )
 # "When Zumret Dawut heard the news, she wept": the one name of the clause is who the pronoun means.
 WHEN_CLAUSE = re.compile(
-    r"^\W*(?:when|after|as|while|once|although|though|before)\b(?P<clause>[^,;]{1,200}),\s*(?P<pronoun>she|he)\b",
-    re.I,
+    r"^\W*(?:[A-Z][A-Z .,]+\s+[—–-]+\s+)?"  # a dateline: "BEIJING — "
+    r"(?i:when|after|as|while|once|although|though|before)\b(?P<clause>[^,;]{1,200}),\s*(?P<pronoun>(?i:she|he))\b"
 )
 # What may stand before the subject of a sentence: "The", "Mr", "Gulbahar's mother," "Her husband,".
 OPENING = re.compile(
@@ -75,6 +79,8 @@ OPENING = re.compile(
 )
 # A name after a preposition, a few lower-case words between: "the wife of former presidential candidate X".
 OBLIQUE = re.compile(r"(?i:\b(?:to|with|from|in|at|by|for|of|on|about|against|near))\s+(?:[a-z][\w-]*\s+){0,3}$")
+KIN_APPOSITION = re.compile(rf"\b({KIN_WORD}),\s+(?:[a-z][\w-]*\s+){{1,3}}$", re.I)
+DETERMINED = re.compile(r"\b(?:the|a|an|its|their|this|that|these|those)\s+$", re.I)
 # "the fiancee of Mikola Statkevich": someone's relative, lawyer or friend is a person.
 KIN_OF = re.compile(
     rf"\b(?:{KIN_WORD}|fianc[eé]e?|partner|lawyer|friend|colleague|client)\s+of\s+(?:[\w-]+\s+){{0,3}}$", re.I
@@ -113,7 +119,8 @@ class Mention:
     subject: bool = False  # it opens its sentence's main clause
     possessor: bool = False  # "Gulbahar's mother": Gulbahar
     subordinate: bool = False  # inside a "who"/"whose" clause about someone else
-    oblique: bool = False  # after a preposition or "told": "spoke to Radio Free Asia", "told Gulnar*"
+    oblique: bool = False  # after a preposition: "spoke to Radio Free Asia", "the wife of Andrei Sannikau"
+    determined: bool = False  # after an article: "the Egyptian government"
     sentence: str = ""
 
 
@@ -139,35 +146,41 @@ class People:
         # Full names first, so that a short form can find the full name it stands for.
         for *_, run in sorted(found, key=lambda item: -len(item[4].words)):
             organisation = any(word in ORGANISATION_WORDS for word in run.bare_words) or _acronym(run.words)
-            self._person(run.text, organisation)
+            self._person(run.named, organisation)
         for *_, run in found:
-            person = self.person(run.text)
+            person = self.person(run.named)
             if person is not None and len(person.key.split()) > 1 and _key(run.text) == person.key.split()[0]:
                 person.by_first_name = True
         for paragraph, index, start, sentence, run in found:
-            person = self.person(run.text)
+            person = self.person(run.named)
             if person is None:
                 continue
             if "*" in run.text:
                 person.pseudonym = True
+            # What stands just before the name says what it is; a bounded look back keeps a sentence of
+            # thousands of names linear.
+            before = sentence[max(0, run.start - LOOK_BACK) : run.start]
             gender = _gender_at(sentence, run.start, run.end, run.possessive)
             if gender:
                 person.genders.add(gender)
             subject = _opens(sentence, run.start)
-            spoke = HUMAN_AFTER.match(sentence[run.end :]) or (subject and SAID_BEFORE.search(sentence[: run.start]))
-            related = KIN_OF.search(sentence[: run.start])
+            spoke = HUMAN_AFTER.match(sentence[run.end : run.end + LOOK_BACK]) or (
+                subject and SAID_BEFORE.search(before)
+            )
+            related = KIN_OF.search(before)
             if "*" in run.text or gender or spoke or related or _titled(sentence, run):
                 person.human = True
             self.mentions.append(
                 Mention(
                     (paragraph, index, start + run.start),
                     person,
-                    run.text,
+                    run.named,
                     gender,
                     subject=subject,
                     possessor=run.possessive,
-                    subordinate=bool(SUBORDINATE.search(sentence[: run.start])),
-                    oblique=bool(OBLIQUE.search(sentence[: run.start])),
+                    subordinate=bool(SUBORDINATE.search(before)),
+                    oblique=bool(OBLIQUE.search(before)),
+                    determined=bool(DETERMINED.search(before)),
                     sentence=sentence,
                 )
             )
@@ -220,40 +233,59 @@ class People:
             spans = sentence_spans(text)
             for _start, sentence in spans:
                 clause = WHEN_CLAUSE.match(sentence)
-                named = [run for run in runs(clause.group("clause")) if run.is_person] if clause else []
-                person = self.person(named[0].text) if len(named) == 1 else None
+                # The clause's own subject: the name it opens with ("When Zumret Dawut heard that…").
+                named = runs(clause.group("clause")) if clause else []
+                opens = named and named[0].is_person and not clause.group("clause")[: named[0].start].strip()
+                person = self.person(named[0].named) if opens else None
                 if person is not None and not person.organisation:
                     person.human = True
                     person.genders.add(PRONOUN_GENDER[clause.group("pronoun").lower()])
             for index in range(len(spans) - 1):
                 opening = re.match(r"^\W*(she|her|he|his)\b", spans[index + 1][1], re.I)
+                if not opening:
+                    continue
                 named = {
                     id(m.person): m.person
-                    for m in self.mentions
-                    if m.at[:2] == (paragraph, index) and m.person and m.subject and not m.possessor
+                    for m in self.in_sentence(paragraph, index)
+                    if m.person and m.subject and not m.possessor
                 }
-                if opening and len(named) == 1:
+                if len(named) == 1:
                     person = next(iter(named.values()))
                     if not person.organisation:
                         person.human = True
                         person.genders.add("f" if opening.group(1).lower() in FEMALE else "m")
 
     def _person(self, name: str, organisation: bool) -> None:
-        key = _key(name)
+        honorific, rest = _honorific(name)
+        key = f"{honorific} {rest}" if honorific and len(rest.split()) == 1 else rest
         if not key or self.person(name) is not None or self.ambiguous(name):
             return
         self.persons[key] = Person(key, key, organisation)
 
     def person(self, name: str) -> Person | None:
-        """The person a name or a short form of it stands for; None when unknown or shared by two."""
-        key = _key(name)
-        if key in self.persons:
-            return self.persons[key]
+        """The person a name or a short form of it stands for; None when unknown or shared by two.
+
+        "Mrs Yusuf" is the one Yusuf named in full only when the release shows that person is a woman (the
+        detained son Karim Yusuf is not his mother); otherwise she is a person of her own."""
+        honorific, key = _honorific(name)
+        if honorific:
+            if len(key.split()) > 1 and key in self.persons:
+                return self.persons[key]
+            full = self._short_form(key)
+            wanted = HONORIFIC_GENDER.get(honorific.lower())
+            if full is not None and (wanted is None or full.gender == wanted):
+                return full
+            return self.persons.get(f"{honorific} {key}")
+        return self.persons.get(key) or self._short_form(key)
+
+    def _short_form(self, key: str) -> Person | None:
         words = key.split()
         matches = [
             person
             for person in self.persons.values()
-            if len(words) < len(person.key.split()) and _contains(person.key.split(), words)
+            if len(words) < len(person.key.split())
+            and _contains(person.key.split(), words)
+            and not _honorific(person.key)[0]
         ]
         if len(matches) > 1 and len(words) == 1:
             # Two Pichugins, and the release calls one "Alexey": "Pichugin" alone is the other.
@@ -262,13 +294,24 @@ class People:
 
     def ambiguous(self, name: str) -> list[Person]:
         """The full names a short form could stand for, when more than one."""
-        words = _key(name).split()
-        found = [person for person in self.persons.values() if _contains(person.key.split(), words)]
+        words = _honorific(name)[1].split()
+        found = [
+            person
+            for person in self.persons.values()
+            if _contains(person.key.split(), words) and not _honorific(person.key)[0]
+        ]
         return found if len(found) > 1 and self.person(name) is None else []
+
+    def in_sentence(self, paragraph: int, sentence: int) -> list[Mention]:
+        start = bisect_left(self.mentions, (paragraph, sentence), key=lambda mention: mention.at)
+        end = bisect_left(self.mentions, (paragraph, sentence + 1), key=lambda mention: mention.at)
+        return self.mentions[start:end]
 
     def antecedent(self, pronoun: str, at: tuple[int, int, int], reach: int = 2) -> Antecedent:
         """Who `pronoun` at position `at` means: the nearest compatible mention, at most `reach` paragraphs back."""
-        before = [mention for mention in self.mentions if mention.at < at and at[0] - mention.at[0] <= reach]
+        end = bisect_left(self.mentions, at, key=lambda mention: mention.at)
+        start = bisect_left(self.mentions, (at[0] - reach,), key=lambda mention: mention.at)
+        before = self.mentions[start:end]
         by_sentence: dict[tuple[int, int], list[Mention]] = {}
         for mention in before:
             by_sentence.setdefault(mention.at[:2], []).append(mention)
@@ -277,25 +320,17 @@ class People:
             if not compatible:
                 continue
             found = _choose(compatible, pronoun.lower())
+            if found.mention is not None and found.mention.person is not None and not found.mention.person.human:
+                # "Prosecutor Daniyar Sadykov disagreed.": a name the release never shows to be a person is
+                # no one to give words to, and no one to skip over either.
+                return Antecedent(None, [found.mention])
             if found.mention or found.candidates:
                 return found
         return Antecedent()
 
-    def subject_of(self, paragraph: int, sentence: int) -> Mention | None:
-        """The mention that opens a sentence's main clause, if any."""
-        return next(
-            (
-                mention
-                for mention in self.mentions
-                if mention.at[:2] == (paragraph, sentence) and mention.subject and not mention.possessor
-            ),
-            None,
-        )
-
     def said(self, person: Person, at: tuple[int, int, int]) -> None:
         """Record that a pronoun at `at` was read as `person`, so the next pronoun can find them there."""
-        self.mentions.append(Mention(at, person, person.name, person.gender, subject=True))
-        self.mentions.sort(key=lambda mention: mention.at)
+        insort(self.mentions, Mention(at, person, person.name, person.gender, subject=True), key=lambda m: m.at)
 
 
 def _choose(compatible: list[Mention], pronoun: str) -> Antecedent:
@@ -338,6 +373,13 @@ def sentence_spans(text: str) -> list[tuple[int, str]]:
     return [(offset, sentence) for offset, sentence in spans if sentence.strip()]
 
 
+def _honorific(name: str) -> tuple[str, str]:
+    """ "Mrs Yusuf" -> ("Mrs", "Yusuf"); a name without one -> ("", name); stars dropped."""
+    key = _key(name)
+    found = HONORIFIC.match(key)
+    return (found.group(1).capitalize(), key[found.end() :]) if found else ("", key)
+
+
 def _acronym(words: list[str]) -> bool:
     return any(len(word) > 1 and word.isupper() and word.isalpha() for word in words)
 
@@ -364,8 +406,9 @@ def _distinct(mentions: list[Mention]) -> list[Mention]:
 def _compatible(mention: Mention, pronoun: str) -> bool:
     pronoun = pronoun.lower()
     organisation = mention.person is not None and mention.person.organisation
-    if mention.person is not None and not (mention.person.human or organisation):
-        return False  # "Xinjiang", "Chinese": a capitalised word the release never shows to be a person
+    unknown = mention.person is not None and not (mention.person.human or organisation)
+    if unknown and (mention.oblique or mention.determined):
+        return False  # "in Xinjiang", "the Egyptian government": a place or an adjective, no one to quote
     if pronoun in PRONOUN_GENDER:
         gender = mention.person.gender if mention.person else mention.gender
         gender = gender or mention.gender
@@ -376,12 +419,14 @@ def _compatible(mention: Mention, pronoun: str) -> bool:
 
 
 def _titled(sentence: str, run) -> bool:
-    return bool(re.search(r"\b(?:mr|ms|mrs|miss|dr)\.?\s*$", sentence[: run.start], re.I))
+    return bool(re.search(r"\b(?:mr|ms|mrs|miss|dr)\.?\s*$", sentence[max(0, run.start - 8) : run.start], re.I))
 
 
 def _opens(sentence: str, start: int) -> bool:
     """Whether the words before `start` only open the sentence ("In 2019, Mr", "Her", "The", "Gulbahar's
     mother,"), or are a verb of speech, as in "“…,” said Jane Doe"."""
+    if start > LOOK_BACK:
+        return False  # far into a sentence: not its opening
     if SAID_BEFORE.search(sentence[:start]):
         return True
     head = LEADING_ADVERBIAL.sub("", sentence[:start].lstrip(" “”\"'—–-")).strip().lower()
@@ -396,16 +441,20 @@ def _named_after(text: str) -> bool:
 
 def _gender_at(sentence: str, start: int, end: int, possessive: bool = False) -> str | None:
     """What the words around a name say of the person's gender: "Ms", "sister Nur*", "X, the mother of"."""
-    before = sentence[:start].lower().split()[-2:]
+    before = sentence[max(0, start - LOOK_BACK) : start].lower().split()[-2:]
     words = [word.strip(",.;:") for word in before]
     if words and (words[-1] in FEMALE or words[-1] in MALE) and words[-1] not in {"her", "his"}:
         return "f" if words[-1] in FEMALE else "m"
+    kin = KIN_APPOSITION.search(sentence[max(0, start - LOOK_BACK) : start])
+    if kin and (kin.group(1).lower() in FEMALE or kin.group(1).lower() in MALE):
+        # "her husband, ex-presidential candidate Andrei Sannikau": the husband.
+        return "f" if kin.group(1).lower() in FEMALE else "m"
     appositive = re.match(r"^\s*,\s*(?:(?:the|a|an|her|his|their)\s+)?(?:[\w-]+\s+){0,2}?([\w-]+)\b", sentence[end:])
     if appositive and (appositive.group(1).lower() in FEMALE or appositive.group(1).lower() in MALE):
         word = appositive.group(1).lower()
         if word not in {"her", "his", "he", "she", "him"}:
             return "f" if word in FEMALE else "m"
-    clause = sentence[end:].split("“")[0]  # a pronoun after a quotation belongs to its attribution
+    clause = sentence[end : end + LOOK_BACK].split("“")[0]  # a pronoun after a quotation is its attribution's
     pronoun = re.search(r"\b(she|her|he|his|him)\b", clause, re.I)
     if pronoun and not possessive and _opens(sentence, start):
         # "Aigerim* lives in Almaty with her children": the subject's pronoun, no one else named before it

@@ -4,6 +4,7 @@ narrative around it (which says who spoke), and pull quotes that only repeat oth
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ class Quotation:
     attribution: Ref | None = None
     speaker: Speaker | None = None
     at: int = 0  # where it stands in its first paragraph's narrative (the offset of its “…”)
+    disputed: bool = False  # the release gives its words to two different speakers
     rule: str = ""  # the rule that gave it its speaker, and the sentence that rule read
     evidence: str = ""
 
@@ -195,15 +197,17 @@ def scan_quotations(paragraphs: list[Paragraph], warnings: list[str]) -> list[Qu
             current.paragraphs.append(text[quote_start:].strip())
             current.last = index
             spans.append((quote_start, len(text)))
+        span_starts = [start for start, _ in spans]  # in order: one paragraph may hold thousands
         for quotation, end in closed_here:
-            following = [start for start, _ in spans if start > end]
-            next_start = following[0] - 1 if following else len(text)
+            following = bisect_right(span_starts, end)
+            next_start = span_starts[following] - 1 if following < len(span_starts) else len(text)
             quotation.post = narrative[end:next_start]
         paragraph.narrative, offsets = _blank_spans(narrative, spans)
         starts = {start: offset for (start, _end), offset in zip(spans, offsets, strict=True)}
-        for quotation in quotations:
-            if quotation.first == index:
-                quotation.at = starts.get(quotation.at, 0)
+        for quotation in reversed(quotations):
+            if quotation.first != index:
+                break  # the ones opened in this paragraph are the last ones found
+            quotation.at = starts.get(quotation.at, 0)
     if current:
         _unterminated(current, warnings)
     return [quotation for quotation in quotations if quotation.text.strip()]
@@ -225,26 +229,49 @@ def _blank_spans(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[int
 
 
 def drop_repeats(quotations: list[Quotation], warnings: list[str]) -> list[Quotation]:
-    """Drop pull quotes: a quotation whose words all appear in a longer quotation elsewhere."""
+    """Drop pull quotes: a quotation of six words or more whose words all appear in another quotation that
+    is longer, or as long and attributed where this one is not, or as long and earlier. When the release
+    gives the same words to two different people, neither is believed: the words stay, unattributed."""
+    words = [" " + " ".join(re.findall(r"\w+", quotation.text.lower())) + " " for quotation in quotations]
+    everything = "\n".join(words)  # one search for all the others: each quotation's words are in it once
 
-    def words(quotation: Quotation) -> str:
-        return " ".join(re.findall(r"\w+", quotation.text.lower()))
+    def better(other: Quotation, theirs: str, quotation: Quotation, own: str) -> bool:
+        if len(theirs) != len(own):
+            return len(theirs) > len(own)
+        if (other.attribution is None) != (quotation.attribution is None):
+            return other.attribution is not None
+        return other.line < quotation.line or (other.line == quotation.line and other.at < quotation.at)
 
     kept = []
-    for quotation in quotations:
-        own = words(quotation)
-        longer = [
-            other
-            for other in quotations
-            if other is not quotation
-            and f" {own} " in f" {words(other)} "
-            and (len(words(other)) > len(own) or other.line < quotation.line)
-        ]
-        if len(own.split()) >= 6 and longer:
-            warnings.append(
-                f"line {quotation.line}: quotation repeats words quoted at line {longer[0].line} "
-                f'(a pull quote?), left out: "{quotation.snippet}"'
-            )
+    for quotation, own in zip(quotations, words, strict=True):
+        if len(own.split()) < 6 or everything.count(own) < 2:
+            kept.append(quotation)
             continue
-        kept.append(quotation)
+        container = next(
+            (
+                other
+                for other, theirs in zip(quotations, words, strict=True)
+                if other is not quotation and own in theirs and better(other, theirs, quotation, own)
+            ),
+            None,
+        )
+        if container is None:
+            kept.append(quotation)
+            continue
+        warnings.append(
+            f"line {quotation.line}: quotation repeats words quoted at line {container.line} "
+            f'(a pull quote?), left out: "{quotation.snippet}"'
+        )
+        ours, theirs = quotation.attribution, container.attribution
+        if (
+            ours
+            and theirs
+            and (ours.kind, ours.name, ours.description) != (theirs.kind, theirs.name, theirs.description)
+        ):
+            warnings.append(
+                f"line {container.line}: the release gives these words to two speakers (lines {quotation.line} "
+                f'and {container.line}): left unattributed: "{container.snippet}"'
+            )
+            container.attribution = None
+            container.disputed = True
     return kept

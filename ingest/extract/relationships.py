@@ -85,6 +85,7 @@ STATUS_PATTERNS = [
         ),
     ),
 ]
+NEAR = 300  # characters around a name that can say something about its person
 STATUS_BEFORE = re.compile(r"^.*[.;:“”]")  # only the clause just before a name says what happened to it
 # "has not been released", "hopes to see him freed", "before ever seeing her son freed": no release happened.
 NEGATED_RELEASE = re.compile(
@@ -217,7 +218,8 @@ def describe(name: str, sentences: list[str], speaker_names: set[str]) -> Descri
     found = Description([], [], [])
     for sentence in sentences:
         for match in pattern.finditer(sentence):
-            before, after = sentence[: match.start()], sentence[match.end() :]
+            # What is said about them stands near the name (bounded: a sentence may be thousands of names long).
+            before, after = sentence[max(0, match.start() - NEAR) : match.start()], sentence[match.end() :][:NEAR]
             possessive = POSSESSIVE.match(after)
             if possessive:
                 # "Patime*'s brother Ablikim* was sentenced…" tells us about her own relatives.
@@ -369,9 +371,10 @@ def _status_elsewhere(name: str | None, sentences: list[str]) -> tuple[str | Non
             match = pattern.search(sentence)
             if not match or (pattern is not patterns[0] and len(pattern.findall(sentence)) > 1):
                 continue
-            before = re.split(rf"\b{VERB}\b", STATUS_BEFORE.sub("", sentence[: match.start()]), flags=re.I)[-1]
-            after = sentence[match.end() :]
-            status = _status(after, sentence[: match.start()]) or _status(before[-60:])
+            near = sentence[max(0, match.start() - NEAR) : match.start()]
+            before = re.split(rf"\b{VERB}\b", STATUS_BEFORE.sub("", near), flags=re.I)[-1]
+            after = sentence[match.end() :][:NEAR]
+            status = _status(after, near) or _status(before[-60:])
             if status:
                 return status, _since(after) or _since(before[-60:])
     return None, None
@@ -403,9 +406,18 @@ def unique_subjects(subjects: list[dict]) -> list[dict]:
             None,
         )
         if same is None and not subject.get("name"):
-            # "her husband" after "whose husband Ilham*": the one relative with that relationship.
+            # "her husband" after "whose husband Ilham*": the one relative with that relationship; and "her
+            # brother, detained" said twice is one brother, not two.
             alike = [other for other in unique if other["relationship"] == subject["relationship"]]
             same = alike[0] if len(alike) == 1 and (alike[0].get("name") or "status" not in subject) else None
+            same = same or next(
+                (
+                    other
+                    for other in alike
+                    if not other.get("name") and all(other.get(key) == subject.get(key) for key in ("status", "since"))
+                ),
+                None,
+            )
         if same is not None:
             if len(subject.get("name") or "") > len(same.get("name") or ""):
                 same["name"] = subject["name"]  # "Alexey" then "Alexey Pichugin": the full name

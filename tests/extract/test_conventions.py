@@ -5,7 +5,10 @@ who said a quotation is drafted only when the text supports it, and is otherwise
 a warning. No test here may pass by giving words to the wrong person.
 """
 
+import json
+
 import pytest
+import yaml
 from testimony_archive.ingest.extract import extract_file, extract_text
 from testimony_archive.ingest.extract.draft import is_placeholder
 from testimony_archive.ingest.extract.quotations import normalise_quote_marks
@@ -397,3 +400,107 @@ def test_a_star_on_one_mention_of_a_relative_marks_the_relative_everywhere():
     (testimony,) = draft.document["testimonies"]
     assert testimony["subjects"] == [{"name": "Ablikim Tursun*", "relationship": "brother", "status": "imprisoned"}]
     assert reloaded(draft)["testimonies"][0]["subjects"][0]["name"] == "Ablikim Tursun*"
+
+
+@pytest.mark.parametrize(
+    "release, expected",
+    [
+        # The sentence after a quotation that introduces the next one says nothing of the first.
+        (
+            "Jonas Berg said: “This trial was a farce.” Meryem Toktar said: “My son is innocent.”\n",
+            [("Jonas Berg", "This trial was"), ("Meryem Toktar", "My son is")],
+        ),
+        (
+            "Arman Toktar, released in June, said: “I was beaten every day.” "
+            "His mother Meryem Toktar said: “I did not recognise him.”\n",
+            [("Arman Toktar", "I was beaten"), ("Meryem Toktar", "I did not")],
+        ),
+        # “X said:” wins over what follows the quotation.
+        (
+            "Meryem Toktar said: “They came at night.” Her lawyer, Jonas Berg, confirmed the arrest.\n",
+            [("Meryem Toktar", "They came at")],
+        ),
+        # A name after a full stop that goes on to report other words is no attribution.
+        (
+            "Meryem Toktar spoke outside the court. “He did nothing wrong.” Jonas Berg, a director at the "
+            "Rights Watch Collective, said the trial was unfair.\n",
+            [("Meryem Toktar", "He did nothing")],
+        ),
+        # Honorifics say who is a man and who is a woman.
+        (
+            "Mrs Meryem Toktar and Mr Jonas Berg spoke after the hearing. “The trial was a farce,” he said. "
+            "“I want my son back,” she said.\n",
+            [("Meryem Toktar", "I want my"), ("Jonas Berg", "The trial was")][::-1],
+        ),
+        # Once "he" has settled a speaker, he is a man: "she" is someone else.
+        (
+            "Amina Yusuf said her son was beaten. Daniyar Sadykov, a police officer, denied it. "
+            "“She is lying,” he said. “I saw the bruises,” she said.\n",
+            [("Daniyar Sadykov", "She is lying."), ("Amina Yusuf", "I saw the")],
+        ),
+        # A name the release never shows to be a person stops a pronoun: it is not skipped over.
+        (
+            "Meryem Toktar, whose son Arman is in prison, said: “He did nothing wrong.”\n\n"
+            "Prosecutor Daniyar Sadykov disagreed. “The evidence was overwhelming,” he said.\n",
+            [("Meryem Toktar", "He did nothing"), ("?", "The evidence was")],
+        ),
+        # "Mrs Yusuf" is not her son Karim Yusuf.
+        (
+            "Karim Yusuf was arrested in May. His mother, Mrs Yusuf, said: “My son did nothing wrong.”\n",
+            [("Mrs Yusuf", "My son did")],
+        ),
+        # What follows a quotation naming someone else ends the run of the speaker before.
+        (
+            "Meryem Toktar said: “They came at night and took him.”\n\n"
+            "“This is a travesty of justice.” That was the verdict of Jonas Berg, a director.\n",
+            [("Meryem Toktar", "They came at"), ("?", "This is a")],
+        ),
+        # A quotation introduced without a verb of speech, and answers in an interview, are kept.
+        (
+            "Meryem Toktar read out a letter from her son Arman: “Mother, do not worry about me.”\n",
+            [("?", "Mother, do not")],
+        ),
+        ("Q: When did you last see him?\n\nA: “In March, at the police station.”\n", [("?", "In March, at")]),
+        # A pull quote and its attributed copy: the attributed one is kept.
+        (
+            "“We only want to know that he is alive.”\n\n"
+            "Meryem Toktar, whose son Arman has been missing since 2017, said: "
+            "“We only want to know that he is alive.”\n",
+            [("Meryem Toktar", "We only want")],
+        ),
+        # The release gives the same words to two people: neither is believed.
+        (
+            "“We only want to know that he is alive,” says Jonas Berg of the Rights Watch Collective.\n\n"
+            "Meryem Toktar, whose son Arman has been missing since 2017, said: "
+            "“We only want to know that he is alive.”\n",
+            [("?", "We only want")],
+        ),
+    ],
+)
+def test_what_an_attacker_tried(release, expected):
+    assert speakers(release) == expected
+
+
+def test_a_release_holding_terminal_escapes_gives_a_draft_that_reloads_and_shows_none():
+    from testimony_archive.ingest.extract import draft_to_yaml
+
+    release = "“I miss him,” said Ai\x1b[31mgerim*, whose brother Ablikim* is detained.\x07\n"
+    written = draft_to_yaml(extract_text(HEAD + release, publisher="X"), "evil\nname: x.txt")
+    assert "\x1b" not in written and "\x07" not in written and "\\x1b" in written
+    document = yaml.safe_load(written)
+    assert set(document) == {"draft", "source", "testimonies"}  # the file name stayed inside its comment
+
+
+def test_json_drafts_carry_the_draft_line_too(tmp_path):
+    from testimony_archive.ingest.extract import draft_to_json
+
+    draft = extract_text(HEAD + "“We wait,” said Aigerim*.\n", publisher="X")
+    assert json.loads(draft_to_json(draft))["draft"]
+
+
+def test_html_nested_too_deeply_is_one_error_not_a_traceback():
+    from testimony_archive.ingest.extract import ExtractError
+
+    html = "<html><body>" + "<div>" * 5000 + "<p>“We wait,” said Aigerim*.</p>" + "</div>" * 5000 + "</body></html>"
+    with pytest.raises(ExtractError, match="nested too deeply"):
+        extract_text(html, "html")
