@@ -213,7 +213,21 @@ def test_the_schema_refuses_drafts_too():
     ]
 
 
-@pytest.mark.parametrize("value", ["Unresolved questions remain", "UNRESOLVED CASES", "Unknown", "unknown - a poem"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "UNRESOLVED\0: who?", "\u200bUNRESOLVED: who?", "\ufeffUNRESOLVED", "**UNRESOLVED**", "UNRESOLVED*",
+        "UNRESOLVED\\*", "unresolved?", "UNKNOWN — SET BEFORE INGESTING", "UNKNOWN: set before ingesting",
+    ],
+)  # fmt: skip
+def test_a_placeholder_disguised_by_hand_or_by_accident_is_still_one(value):
+    assert [path for path, _ in unresolved_fields({"source": {"title": value}})] == ["source.title"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Unresolved questions remain", "UNRESOLVED CASES", "Unknown", "unknown - a poem", "Unresolved, they said."],
+)
 def test_words_that_only_look_like_a_placeholder_are_not_one(value):
     assert unresolved_fields({"source": {"title": value}}) == []
 

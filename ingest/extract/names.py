@@ -73,7 +73,8 @@ class Run:
     @property
     def is_organisation(self) -> bool:
         """An organisation's name: a word such as "Watch" or "Congress", or an acronym ("VOA", "BCHR")."""
-        acronym = any(len(word) > 1 and word.isupper() and word.isalpha() for word in self.words)
+        capitals = [len(word) > 1 and word.isupper() and word.isalpha() for word in self.words]
+        acronym = any(capitals) and not (all(capitals) and len(capitals) > 1)  # "AMINA YUSUF" is a name
         return not self.possessive and (acronym or any(word in ORGANISATION_WORDS for word in self.bare_words))
 
     @property
