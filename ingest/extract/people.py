@@ -121,7 +121,6 @@ class Mention:
     subordinate: bool = False  # inside a "who"/"whose" clause about someone else
     oblique: bool = False  # after a preposition: "spoke to Radio Free Asia", "the wife of Andrei Sannikau"
     determined: bool = False  # after an article: "the Egyptian government"
-    sentence: str = ""
 
 
 @dataclass
@@ -181,7 +180,6 @@ class People:
                     subordinate=bool(SUBORDINATE.search(before)),
                     oblique=bool(OBLIQUE.search(before)),
                     determined=bool(DETERMINED.search(before)),
-                    sentence=sentence,
                 )
             )
         self._pronoun_evidence(narratives)
@@ -205,7 +203,6 @@ class People:
                             described,
                             gender,
                             subject=_opens(sentence, match.start()),
-                            sentence=sentence,
                         )
                     )
         self.mentions.sort(key=lambda mention: mention.at)
