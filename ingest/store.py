@@ -37,7 +37,7 @@ from .normalize import NormalizedSource
 from .source import InvalidSource, unresolved_fields
 from .vocabulary import display_name, now
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 LOCK_TIMEOUT = 30.0
 READ_TIMEOUT = 5.0  # a reader waits this long for a writer's exclusive lock, then says so
 CHECKPOINT_TRIES = 50
@@ -64,7 +64,9 @@ TABLES = {
     "people": {
         # display_name: the name as the archive prints it (a pseudonym with its star), Datasette's label for
         # a person wherever an export or a facet shows one.
-        "columns": {"id": str, "name": str, "is_pseudonym": int, "display_name": str},
+        # name_key: a real name as search compares names (`person_key`), so a person's page can list the
+        # other spellings the archive holds; null for a pseudonym, which is only ever itself.
+        "columns": {"id": str, "name": str, "is_pseudonym": int, "display_name": str, "name_key": str},
         "pk": "id",
         "not_null": {"name", "is_pseudonym"},
     },
@@ -93,6 +95,8 @@ TABLES = {
             "publisher": str,
             "published": str,
             "content_hash": str,
+            # The testimony's permanent address on the archive's site (ARCHIVE_PATH), carried by every export.
+            "archive_url": str,
             # Hash of the testimony's private fields: full archive only (blanked by `testimony publish`).
             "private_hash": str,
         },
@@ -213,7 +217,7 @@ INDEXES = {
     "testimony_tags": [["tag_id"]],
     "source_tags": [["tag_id"]],
     "sources": [["publisher"], ["year"], ["source_file"]],
-    "people": [["name"]],
+    "people": [["name"], ["name_key"]],
     "tombstones": [["testimony_id"]],
 }
 
@@ -222,6 +226,16 @@ READ, WRITE, CREATE = "read", "write", "create"
 
 
 # A testimony's speaker as written (people.name) and their flag. A left join, falling back on the browse
+# Permanent addresses on the archive's site, whatever the database file is called (the plugin answers
+# each with a redirect to the row's page): what citations and exports carry.
+ARCHIVE_PATH = {"testimony": "/-/testimony/", "person": "/-/person/", "source": "/-/source/"}
+
+
+def name_key(name: str, is_pseudonym) -> str | None:
+    """A real name's key for finding its other spellings (`person_key`); a pseudonym has none."""
+    return None if is_pseudonym else " ".join(person_key(name))
+
+
 # columns: a testimony whose speaker row is missing (a hand edit; SQLite does not enforce foreign keys)
 # is still read, indexed and matched by takedowns, never silently skipped.
 SPEAKER_JOIN = "left join people p on p.id = t.speaker_id"
@@ -350,6 +364,8 @@ def ensure_db_shape(
             _migrate_to_5(db)
         if version and version < 6:
             _migrate_to_6(db)
+        if version and version < 7:
+            _migrate_to_7(db)
         if not public and get_meta(db, "archive_id") is None:
             set_meta(db, "archive_id", uuid.uuid4().hex)
         set_meta(db, "schema_version", SCHEMA_VERSION)
@@ -670,6 +686,13 @@ def _migrate_to_6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migrate_to_7(db: sqlite_utils.Database) -> None:
+    """v6 -> v7: each testimony's permanent address, and each real name's key for its other spellings."""
+    db.execute("update testimonies set archive_url = ? || id", [ARCHIVE_PATH["testimony"]])
+    keys = [(name_key(name, flag), id_) for id_, name, flag in db.execute("select id, name, is_pseudonym from people")]
+    db.conn.executemany("update people set name_key = ? where id = ?", keys)
+
+
 def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
     """v3 -> v4: a pseudonym belongs to its source; content hashes leave out the position; private
     fields encrypted and their hash keyed."""
@@ -769,6 +792,7 @@ def _browse_columns(normalized: NormalizedSource, testimony, tag_labels: dict[st
         "source_title": normalized.source["title"],
         "publisher": normalized.source["publisher"],
         "published": normalized.source["published"],
+        "archive_url": ARCHIVE_PATH["testimony"] + testimony.row["id"],
     }
 
 
@@ -938,7 +962,14 @@ def _write_source(
     db["sources"].upsert(source, pk="id")
     # Only the people the written testimonies name: a person of a withheld testimony stays out.
     referenced = {t.row["speaker_id"] for t in changed} | {s["person_id"] for t in changed for s in t.subjects}
-    db["people"].upsert_all([vars(p) for p in normalized.people.values() if p.id in referenced], pk="id")
+    db["people"].upsert_all(
+        [
+            dict(vars(p), name_key=name_key(p.name, p.is_pseudonym))
+            for p in normalized.people.values()
+            if p.id in referenced
+        ],
+        pk="id",
+    )
     db["tags"].insert_all([{"id": key, "name": label} for key, label in normalized.tags.items()], pk="id", ignore=True)
     db["source_tags"].insert_all(
         [{"source_id": source["id"], "tag_id": tag} for tag in normalized.source_tags], pk=("source_id", "tag_id")
@@ -1370,15 +1401,19 @@ SEARCH_FILTER_PARAM = "_testimony_search_ids"
 
 
 def citation(conn, testimony_id: str) -> Citation | None:
-    row = conn.execute(
+    return citations(conn, [testimony_id]).get(testimony_id)
+
+
+def citations(conn, testimony_ids: list[str]) -> dict[str, Citation]:
+    """The citations of these testimonies (those the archive holds), in the order asked."""
+    rows = conn.execute(
         f"""select t.id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.source_title, t.publisher, t.published, t.date, s.url
-        from testimonies t join sources s on s.id = t.source_id {SPEAKER_JOIN} where t.id = ?""",
-        [testimony_id],
-    ).fetchone()
-    if row is None:
-        return None
-    id_, speaker, flag, *rest = row
-    return Citation(id_, Name(speaker, bool(flag)), *rest)
+        from testimonies t join sources s on s.id = t.source_id {SPEAKER_JOIN}
+        where t.id in (select value from json_each(?))""",
+        [json.dumps(list(testimony_ids))],
+    ).fetchall()
+    found = {id_: Citation(id_, Name(speaker, bool(flag)), *rest) for id_, speaker, flag, *rest in rows}
+    return {id_: found[id_] for id_ in testimony_ids if id_ in found}
 
 
 def speaker_of(conn, testimony_id: str) -> Name | None:
@@ -1413,3 +1448,252 @@ def snapshot(path: Path | str, timeout: float = READ_TIMEOUT):
         yield conn
     finally:
         conn.close()
+
+
+# -- the pages a reader sees: a testimony, a person, a source, the archive ---------------------------
+# Only public tables are read: a public archive has nothing else, and a full one is shown to the archivist
+# alone (search.plugin.gate). Lists are bounded (PAGE_LIST_LIMIT); each says how many it held in all.
+
+PAGE_LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    publisher: str
+    published: str
+    url: str | None
+    note: str | None
+    language: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person a testimony speaks of, as that testimony says: relationship to the speaker, status, since."""
+
+    person: Person | None
+    relationship: str | None
+    status: str | None
+    since: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A testimony in a list: enough to recognise it and follow it (its words, to be shortened), and what
+    it says of the person a list is about (`mention`, on a person's page)."""
+
+    id: str
+    speaker: Person
+    role: str | None
+    date: str | None
+    text: str
+    source_id: str
+    source_title: str
+    publisher: str
+    published: str
+    mention: Mention | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    entries: tuple[Entry, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class TestimonyPage:
+    id: str
+    text: str
+    speaker: Person
+    role: str | None
+    date: str | None
+    location: str | None
+    language: str
+    tags: tuple[str, ...]
+    source: Source
+    subjects: tuple[Mention, ...]
+    citation: Citation
+    from_source: Listing  # the other testimonies of its source, in order
+    about: dict[str, Listing]  # person id -> other testimonies about each person it names (speaker included)
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    person: Person
+    given: Listing  # testimonies they gave
+    about: Listing  # testimonies that speak of them, each with its mention
+    spellings: tuple[Person, ...]  # other real names that search takes for this one; none for a pseudonym
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    source: Source
+    testimonies: Listing
+
+
+@dataclass(frozen=True)
+class Overview:
+    testimonies: int
+    sources: int
+    people: int
+    pseudonymous_speakers: int
+    by_publisher: tuple[tuple[str, int], ...]
+    by_year: tuple[tuple[int, int], ...]
+    by_status: tuple[tuple[str, int], ...]  # testimonies naming someone with that status
+    latest: tuple[Source, ...]
+    published_at: str | None  # when `publish` made this copy (a public archive)
+
+
+ENTRY_COLUMNS = (
+    f"t.id, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.text, t.source_id, t.source_title, "
+    "t.publisher, t.published"
+)
+
+
+def _entry(row, mention: Mention | None = None) -> Entry:
+    id_, speaker_id, name, flag, *rest = row
+    return Entry(id_, Person(name, bool(flag), speaker_id), *rest, mention=mention)
+
+
+def _listing(conn, where: str, params: list, order: str, limit: int = PAGE_LIST_LIMIT) -> Listing:
+    total = conn.execute(f"select count(*) from testimonies t where {where}", params).fetchone()[0]
+    rows = conn.execute(
+        f"select {ENTRY_COLUMNS} from testimonies t {SPEAKER_JOIN} where {where} order by {order} limit ?",
+        [*params, limit],
+    ).fetchall()
+    return Listing(tuple(_entry(row) for row in rows), total)
+
+
+def _source(conn, source_id: str) -> Source | None:
+    row = conn.execute(
+        "select id, title, publisher, published, url, note, language from sources where id = ?", [source_id]
+    ).fetchone()
+    if row is None:
+        return None
+    tags = conn.execute(
+        "select t.name from source_tags st join tags t on t.id = st.tag_id where st.source_id = ? order by t.name",
+        [source_id],
+    ).fetchall()
+    return Source(*row, tags=tuple(tag for (tag,) in tags))
+
+
+def _person(conn, person_id: str) -> Person | None:
+    row = conn.execute("select name, is_pseudonym from people where id = ?", [person_id]).fetchone()
+    return Person(row[0], bool(row[1]), person_id) if row else None
+
+
+def _mentions(conn, testimony_id: str) -> tuple[Mention, ...]:
+    rows = conn.execute(
+        """select ts.person_id, p.name, p.is_pseudonym, ts.relationship, ts.status, ts.since
+        from testimony_subjects ts left join people p on p.id = ts.person_id
+        where ts.testimony_id = ? order by ts.position""",
+        [testimony_id],
+    ).fetchall()
+    return tuple(
+        Mention(Person(name, bool(flag), person_id) if name is not None else None, relationship, status, since)
+        for person_id, name, flag, relationship, status, since in rows
+    )
+
+
+def _about(conn, person_id: str, besides: str = "", limit: int = PAGE_LIST_LIMIT) -> Listing:
+    """The testimonies that speak of a person, newest first, each with what it says of them."""
+    where = "ts.person_id = ? and ts.testimony_id != ?"
+    params = [person_id, besides]
+    total = conn.execute(f"select count(*) from testimony_subjects ts where {where}", params).fetchone()[0]
+    rows = conn.execute(
+        f"""select {ENTRY_COLUMNS}, ts.relationship, ts.status, ts.since
+        from testimony_subjects ts join testimonies t on t.id = ts.testimony_id {SPEAKER_JOIN}
+        where {where} order by coalesce(ts.since, t.date, t.published) desc, t.id limit ?""",
+        [*params, limit],
+    ).fetchall()
+    person = _person(conn, person_id)
+    return Listing(tuple(_entry(row[:-3], Mention(person, *row[-3:])) for row in rows), total)
+
+
+def testimony_page(conn, testimony_id: str, limit: int = 10) -> TestimonyPage | None:
+    row = conn.execute(
+        f"""select t.id, t.text, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.location,
+        t.language, t.tags, t.source_id from testimonies t {SPEAKER_JOIN} where t.id = ?""",
+        [testimony_id],
+    ).fetchone()
+    if row is None:
+        return None
+    id_, text, speaker_id, name, flag, role, date, location, language, tags, source_id = row
+    speaker = Person(name, bool(flag), speaker_id)
+    subjects = _mentions(conn, id_)
+    people = [speaker.id] + [m.person.id for m in subjects if m.person and m.person.id != speaker.id]
+    about = {}
+    for person_id in dict.fromkeys(people):
+        listing = _about(conn, person_id, besides=id_, limit=limit)
+        given = _listing(conn, "t.speaker_id = ? and t.id != ?", [person_id, id_], "t.date desc, t.id", limit)
+        about[person_id] = Listing(listing.entries + given.entries, listing.total + given.total)
+    return TestimonyPage(
+        id_,
+        text,
+        speaker,
+        role,
+        date,
+        location,
+        language,
+        tuple(json.loads(tags or "[]")),
+        _source(conn, source_id),
+        subjects,
+        citation(conn, id_),
+        _listing(conn, "t.source_id = ? and t.id != ?", [source_id, id_], "t.position, t.id", limit),
+        about,
+    )
+
+
+def person_page(conn, person_id: str) -> PersonPage | None:
+    person = _person(conn, person_id)
+    if person is None:
+        return None
+    spellings = ()
+    key = None if person.is_pseudonym else name_key(person.name, False)
+    if key and any(row[1] == "name_key" for row in conn.execute("pragma table_info(people)")):
+        spellings = tuple(
+            Person(name, False, id_)
+            for id_, name in conn.execute(
+                "select id, name from people where name_key = ? and is_pseudonym = 0 and id != ? order by name",
+                [key, person_id],
+            )
+        )
+    given = _listing(conn, "t.speaker_id = ?", [person_id], "coalesce(t.date, t.published), t.id")
+    return PersonPage(person, given, _about(conn, person_id), spellings)
+
+
+def source_page(conn, source_id: str) -> SourcePage | None:
+    source = _source(conn, source_id)
+    if source is None:
+        return None
+    return SourcePage(source, _listing(conn, "t.source_id = ?", [source_id], "t.position, t.id"))
+
+
+def overview(conn, shown: int = 12) -> Overview:
+    def counts(sql: str) -> tuple:
+        return tuple(tuple(row) for row in conn.execute(sql, [shown]).fetchall())
+
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    published_at = None
+    if has_table(conn, "archive_meta"):
+        found = conn.execute("select value from archive_meta where key = 'published_at'").fetchone()
+        published_at = found[0] if found else None
+    latest = [row[0] for row in conn.execute("select id from sources order by published desc, id limit 5")]
+    return Overview(
+        testimonies=one("select count(*) from testimonies"),
+        sources=one("select count(*) from sources"),
+        people=one("select count(*) from people"),
+        pseudonymous_speakers=one("select count(distinct speaker_id) from testimonies where speaker_is_pseudonym = 1"),
+        by_publisher=counts(
+            "select publisher, count(*) n from testimonies group by publisher order by n desc, publisher limit ?"
+        ),
+        by_year=counts("select year, count(*) from testimonies group by year order by year desc limit ?"),
+        by_status=counts(
+            """select status, count(distinct testimony_id) n from testimony_subjects where status is not null
+            group by status order by n desc, status limit ?"""
+        ),
+        latest=tuple(_source(conn, source_id) for source_id in latest),
+        published_at=published_at,
+    )

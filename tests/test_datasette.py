@@ -123,11 +123,11 @@ async def test_row_page_has_a_citation(datasette, archive_path):
         join people p on p.id = t.speaker_id where p.name = 'Patime'""",
     )[0]
     page = (await get(datasette, f"/{DB}/testimonies/{row['id']}")).text
-    citation = html.unescape(re.search(r'<textarea id="citation"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+    citation = html.unescape(re.search(r'<textarea id="citation-plain"[^>]*>(.*?)</textarea>', page, re.S).group(1))
     assert citation.startswith("Patime* (pseudonym), quoted in \u201c")
     assert "Meridian Rights Collective, 2025-08-28" in citation
     assert row["url"] in citation and f"testimony {row['id']}." in citation
-    assert "Patime* is a pseudonym" in page
+    assert "<strong>Patime*</strong> is a pseudonym" in page
 
 
 async def test_pseudonym_marker_wherever_a_name_is_shown(datasette, archive_path):

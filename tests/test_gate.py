@@ -84,6 +84,11 @@ def database_urls(db_path: Path, database: str) -> list[str]:
         for row_id in ids.get(name, []):
             quoted = urllib.parse.quote(row_id, safe="")
             urls += [f"/{database}/{name}/{quoted}", f"/{database}/{name}/{quoted}.json"]
+            kind = {"testimonies": "testimony", "sources": "source", "people": "person"}.get(name)
+            if kind:  # the permanent address, and a testimony's citation files
+                urls.append(f"/-/{kind}/{quoted}")
+            if kind == "testimony":
+                urls += [f"/-/testimony/{quoted}.{suffix}" for suffix in ("bib", "ris", "csl.json")]
         urls.append(f"/{database}.json?sql=select+*+from+[{name}]")
     for sql in ("select * from sqlite_master", *(f"select * from {name}" for name in store.PRIVATE_TABLES)):
         urls.append(f"/{database}.json?sql={urllib.parse.quote_plus(sql)}")
@@ -97,6 +102,9 @@ def database_urls(db_path: Path, database: str) -> list[str]:
         urls += [
             f"/-/search?q={prefix}",
             f"/-/search.json?q={prefix}&size=100",
+            f"/-/search.bib?q={prefix}&size=100",
+            f"/-/search.ris?q={prefix}&size=100",
+            f"/-/search.csl.json?q={prefix}&size=100",
             f"/{database}/testimonies?_search={prefix}",
             f"/{database}/testimonies.csv?_search={prefix}",
             f"/{database}/testimonies.json?_search={prefix}&_shape=objects",

@@ -42,8 +42,9 @@ def file_bytes(db: Path) -> bytes:
 
 
 async def crawl(datasette, database: str, cookies=None) -> str:
-    """Every page a visitor can reach: tables (hidden too) as HTML, JSON and CSV, every row page,
-    arbitrary SQL over every table, canned queries, the search page and `_search`."""
+    """Every page a visitor can reach: tables (hidden too) as HTML, JSON and CSV, every row page (the
+    readable testimony, person and source pages), every permanent address and citation file, arbitrary
+    SQL over every table, canned queries, the search page, its citation exports and `_search`."""
     seen = []
 
     async def get(url):
@@ -63,6 +64,9 @@ async def crawl(datasette, database: str, cookies=None) -> str:
             if name in ("testimonies", "sources", "people", "tags"):
                 await get(f"/{database}/{name}/{row['id']}")
                 await get(f"/{database}/{name}/{row['id']}.json")
+            if name == "testimonies":
+                for suffix in ("bib", "ris", "csl.json"):
+                    await get(f"/-/testimony/{row['id']}.{suffix}")
         await get(f"/{database}.json?sql=select+*+from+[{name}]")
     for sql in (
         "select * from sqlite_master",
@@ -78,6 +82,8 @@ async def crawl(datasette, database: str, cookies=None) -> str:
         # A page echoes its query: search by prefix (finds a leaked word, echoes only the prefix) ...
         prefix = word[:-2] + "*"
         await get(f"/-/search?q={prefix}")
+        for suffix in ("bib", "ris", "csl.json"):
+            await get(f"/-/search.{suffix}?q={prefix}&size=100")
         await get(f"/{database}/testimonies?_search={prefix}")
         await get(f"/{database}/testimonies.csv?_search={prefix}")
         # ... and by the word itself, keeping what the answer holds but not the echo.

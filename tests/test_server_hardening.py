@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from testimony_archive.ingest import load, privacy, store
 from testimony_archive.search import hardening, plugin
-from testimony_archive.search.plugin import cells, gate
+from testimony_archive.search.plugin import gate, reading
 from testimony_archive.search.serve import PASSWORD_ENV, make_datasette
 
 from .conftest import DATA, ROOT, free_port, running_server
@@ -357,10 +357,11 @@ async def test_an_unexpected_error_is_a_500_with_one_line_and_nothing_on_the_pag
     datasette = make_datasette(public)
     testimony_id = query(public, "select id from testimonies limit 1")[0][0]
 
-    async def broken(*args):
+    def broken(*args):
         raise RuntimeError("boom\n\x1b[31mforged log line")
 
-    monkeypatch.setattr(cells, "citation", broken)  # called for the citation on a testimony's page
+    # What a testimony's page reads (search.plugin.reading), on Datasette's connection.
+    monkeypatch.setitem(reading.READERS, "testimonies", (broken, reading.testimony_vars))
     response = await datasette.client.get(f"/{DB}/testimonies/{testimony_id}")
     assert response.status_code == 500 and response.headers["content-type"].startswith("text/html")
     assert "boom" not in response.text and "Internal error" in response.text

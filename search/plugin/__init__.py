@@ -3,7 +3,9 @@ beside it:
 
 - searching: `?_search=` on the testimonies table, through `search.api`;
 - pages: the `/-/search` page;
-- cells: pseudonym markers, people's labels, private fields, the citation on a testimony's page;
+- cells: pseudonym markers, people's labels, private fields;
+- reading: the pages a journalist reads and cites (testimony, person, source, home), permanent addresses
+  and citation files;
 - gate: while any database it serves is a full archive, Datasette answers 403 to everyone but the
   archivist, however it was started (`datasette archive.db`, `testimony serve`, `Datasette([...])`);
 - search.hardening: no 500 for a bad request, one log line per error, formula-safe CSV, limited logins.
@@ -14,7 +16,7 @@ Datasette finds `templates/` beside this file itself (a plugin that is a package
 from datasette import hookimpl
 
 from .. import hardening
-from . import cells, gate, pages, searching
+from . import cells, gate, pages, reading, searching
 
 # Imported from here by `testimony serve` (search.serve) and the query budget's tests.
 from .gate import ARCHIVIST, PASSWORD_ENV  # noqa: F401
@@ -34,13 +36,18 @@ def facets_on_real_columns(request, database, table, datasette):
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    if table != searching.TABLE:
-        return {}
-    if view_name == "table":
+    if view_name == "index":
+        return reading.index_vars(datasette, request)
+    if view_name == "row":
+        return reading.row_vars(datasette, database, table, request)
+    if view_name == "table" and table == searching.TABLE:
         return searching.table_vars(request)
-    if view_name == "row" and request is not None:
-        return cells.row_vars(datasette, database, request)
     return {}
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.static_plugins("testimony", "archive.css")]
 
 
 @hookimpl
@@ -55,7 +62,11 @@ def get_metadata(datasette, key, database, table):
 
 @hookimpl
 def register_routes():
-    return [(pages.ROUTE, pages.search_page)]
+    return [
+        (pages.ROUTE, pages.search_page),
+        (reading.CITATION_ROUTE, reading.citation_file),
+        (reading.PERMALINK_ROUTE, reading.permalink_page),
+    ]
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """How the archive's values look on Datasette's pages: a pseudonym marker beside every pseudonymous
-name, a person's label with its star, private fields decrypted for the archivist's eyes only, and the
-ready-to-copy citation on each testimony's row page.
+name, a person's label with its star, private fields decrypted for the archivist's eyes only, and a
+testimony's words in the tables (wrapped, so the table page can show their first lines).
 
 Every name and flag is read through the store (`ingest.store`), on Datasette's connection
 (`execute_fn`); everything rendered goes through `markupsafe.escape`.
@@ -10,7 +10,6 @@ import os
 import sqlite3
 from functools import lru_cache
 
-from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
 from testimony_archive.ingest import crypto, store
 from testimony_archive.ingest.vocabulary import PSEUDONYM_MARK
@@ -72,6 +71,9 @@ def render_cell(row, value, column, table, database, datasette):
             return Markup('<a href="{}">{}</a>').format(url, pseudonym_name(person.name, person.is_pseudonym))
 
         return person_cell
+    if (table, column) == (TABLE, "text") and isinstance(value, str):
+        # The table page shows the first lines (archive.css clamps .excerpt); the words stay whole in the page.
+        return Markup('<div class="excerpt">{}</div>').format(value)
     return None
 
 
@@ -121,22 +123,6 @@ def private_value(token: str) -> Markup:
         return escape(key.decrypt(token)) if key else Markup("<em>encrypted (no archive key on this server)</em>")
     except crypto.KeyProblem:
         return Markup("<em>encrypted with another key</em>")
-
-
-async def citation(datasette, database_name, pks) -> store.Citation | None:
-    """The citation of the testimony a row page shows (its `pks` as they appear in the URL)."""
-    if not pks:
-        return None
-    return await ask(datasette, database_name, store.citation, tilde_decode(pks))
-
-
-def row_vars(datasette, database, request):
-    """A testimony's row page: its citation."""
-
-    async def inner():
-        return {"testimony_citation": await citation(datasette, database, request.url_vars.get("pks"))}
-
-    return inner
 
 
 def labels(datasette) -> dict | None:

@@ -1,5 +1,6 @@
 """The `/-/search` page (and `/-/search.json`): ranked hits with highlighted snippets, clickable facets,
-pagination and the name-variant explanation, each hit linking to its row.
+pagination and the name-variant explanation, each hit linking to its row. `/-/search.bib` (`.ris`,
+`.csl.json`) is the same page of hits as a citation file.
 
 `search_page` reads the request, runs the search, then builds the links (hits, facets, pages) and
 answers JSON or HTML; each step is a function of its own.
@@ -10,14 +11,17 @@ from dataclasses import dataclass, field, replace
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup
+from testimony_archive.ingest import store
 from testimony_archive.ingest.vocabulary import FACETS, truthy
 
 from .. import api as search_api
-from .cells import PSEUDONYM_TITLE
+from .. import citations
+from . import reading
+from .cells import PSEUDONYM_TITLE, ask
 from .searching import TABLE, archive_database, run_search
 
 PATH = "/-/search"
-ROUTE = r"^/-/search(?P<format>\.json)?$"
+ROUTE = rf"^/-/search(?P<format>\.json|\.(?:{reading.FORMAT_SUFFIXES}))?$"
 TEMPLATE = "testimony_search.html"
 FACET_VALUES_SHOWN = 15
 RETRY_AFTER = "2"  # seconds: busy or rebuilding, worth asking again soon
@@ -35,6 +39,7 @@ class Asked:
     page: str
     size: str
     as_json: bool
+    citation_format: str | None = None  # a key of citations.FORMATS
 
     def link_params(self) -> dict:
         """The query string every link on the page keeps."""
@@ -59,6 +64,7 @@ class Answer:
 def parse_request(request, datasette) -> Asked:
     args = request.args
     database_name, _ = archive_database(datasette, args.get("db"))
+    suffix = (request.url_vars.get("format") or "").removeprefix(".")
     return Asked(
         database=database_name,
         text=args.get("q", ""),
@@ -67,17 +73,18 @@ def parse_request(request, datasette) -> Asked:
         sort=args.get("sort", "relevance"),
         page=args.get("page", "1") or "1",
         size=args.get("size", "") or str(search_api.DEFAULT_PAGE_SIZE),
-        as_json=request.url_vars.get("format") == ".json",
+        as_json=suffix == "json",
+        citation_format=suffix if suffix in citations.FORMATS else None,
     )
 
 
-async def check_permissions(datasette, request, database_name: str | None) -> None:
-    """A custom route is not covered by Datasette's permission checks: make the same ones its tables get."""
+async def check_permissions(datasette, request, database_name: str | None, table: str = TABLE) -> None:
+    """A custom route is not covered by Datasette's permission checks: make the same ones its table gets."""
     if database_name is None:
         await datasette.ensure_permissions(request.actor, ["view-instance"])
         return
     await datasette.ensure_permissions(
-        request.actor, [("view-table", (database_name, TABLE)), ("view-database", database_name), "view-instance"]
+        request.actor, [("view-table", (database_name, table)), ("view-database", database_name), "view-instance"]
     )
 
 
@@ -150,6 +157,7 @@ def json_response(answer: Answer) -> Response:
 
 async def html_response(datasette, request, asked: Asked, answer: Answer) -> Response:
     result = answer.result
+    query = "?" + request.query_string if request.query_string else ""
     table_url = datasette.urls.table(asked.database, TABLE) if asked.database else None
     if table_url and asked.text:
         table_url += "?" + urllib.parse.urlencode({"_search": asked.text})
@@ -164,7 +172,10 @@ async def html_response(datasette, request, asked: Asked, answer: Answer) -> Res
         "facets": facet_links(datasette, asked, result) if result else [],
         "pages": page_links(datasette, asked, result) if result else {},
         "error": answer.error,
-        "json_url": datasette.urls.path(PATH + ".json") + ("?" + request.query_string if request.query_string else ""),
+        "json_url": datasette.urls.path(PATH + ".json") + query,
+        "citation_urls": [
+            (fmt.label, datasette.urls.path(f"{PATH}.{suffix}") + query) for suffix, fmt in citations.FORMATS.items()
+        ],
         "table_url": table_url,
         "clear_url": search_url(datasette, {"q": asked.text}),
         "pseudonym_title": PSEUDONYM_TITLE,
@@ -173,10 +184,22 @@ async def html_response(datasette, request, asked: Asked, answer: Answer) -> Res
     return Response.html(page, status=answer.status, headers=answer.headers)
 
 
+async def citation_response(datasette, request, asked: Asked, answer: Answer) -> Response:
+    """The page of hits as one citation file, in the order of the page; an error as a line of text."""
+    if answer.result is None:
+        return Response.text(answer.error + "\n", status=answer.status, headers=answer.headers)
+    ids = [hit["id"] for hit in answer.result.hits]
+    found = await ask(datasette, asked.database, store.citations, ids)
+    references = [reading.cite(datasette, request, found[id_]) for id_ in ids if id_ in found]
+    return reading.download(citations.FORMATS[asked.citation_format], references, "search-results")
+
+
 async def search_page(request, datasette):
     asked = parse_request(request, datasette)
     await check_permissions(datasette, request, asked.database)
     answer = await search(datasette, asked)
     if asked.as_json:
         return json_response(answer)
+    if asked.citation_format:
+        return await citation_response(datasette, request, asked, answer)
     return await html_response(datasette, request, asked, answer)
