@@ -95,3 +95,13 @@ def test_the_code_map_names_every_module():
     }
     actual = {name.replace("/__init__.py", "/__init__.py") for name in actual}
     assert named == actual, (sorted(actual - named), sorted(named - actual))
+
+
+def test_every_picture_the_readme_shows_is_one_the_browser_test_takes():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pictures = re.findall(r"\]\((docs/screenshots/([\w-]+)\.png)\)", readme)
+    taken = set(re.findall(r'shoot\(page, "([\w-]+)"\)', (ROOT / "tests" / "test_journalist.py").read_text()))
+    assert {"home", "search", "testimony", "person", "source", "table"} <= {name for _, name in pictures}
+    for path, name in pictures:
+        assert (ROOT / path).is_file(), f"{path}: run make screenshots"
+        assert name in taken, f"{path} is not taken by tests/test_journalist.py"

@@ -39,8 +39,8 @@ async def get(datasette, url, status=200):
 
 
 def reading(html: str) -> str:
-    """The readable part of a row page (the raw Datasette row below it is folded away)."""
-    start, end = html.index('<div class="reading">'), html.index('<details class="raw-row">')
+    """The readable part of a row page (the line linking to the raw Datasette row ends it)."""
+    start, end = html.index('<div class="reading">'), html.index('<p class="raw-row')
     return html[start:end]
 
 
@@ -104,8 +104,11 @@ async def test_testimony_page_shows_words_people_source_and_citations(datasette,
 async def test_raw_row_is_one_click_away(datasette, archive):
     t = one(archive, "select id from testimonies limit 1")
     html = (await get(datasette, f"/{DB}/testimonies/{t['id']}")).text
-    raw = html[html.index('<details class="raw-row">') :]
-    assert "<summary>" in raw and "This data as" in raw and "col-content_hash" in raw
+    assert html.count("<h1") == 1
+    raw_link = re.search(r'<p class="raw-row meta">.*?<a href="([^"]+)">as Datasette shows it', html).group(1)
+    assert raw_link == f"/{DB}/testimonies/{t['id']}?_raw=1"
+    raw = (await get(datasette, raw_link)).text
+    assert 'class="reading"' not in raw and "This data as" in raw and "col-content_hash" in raw
     data = (await get(datasette, f"/{DB}/testimonies/{t['id']}.json")).json()  # the JSON is Datasette's own
     assert data["rows"][0][0] == t["id"]
 
@@ -193,6 +196,8 @@ async def test_table_page_folds_column_descriptions_and_searches_first(datasette
     assert content.index('name="_search"') < content.index("<table")
     assert content.index("<table") < content.index('<details class="columns-explained">')
     assert '<div class="excerpt">' in content  # the words wrapped for their first lines
+    css = re.search(r'<link rel="stylesheet" href="([^"]*archive\.css)">', html).group(1)
+    assert "td.col-text" in (await get(datasette, css)).text  # the plugin's stylesheet is served
 
 
 async def test_permanent_addresses_redirect_to_the_served_rows(datasette, archive):

@@ -22,6 +22,8 @@ from . import cells, gate, pages, reading, searching
 from .gate import ARCHIVIST, PASSWORD_ENV  # noqa: F401
 from .searching import pool_for  # noqa: F401
 
+PLUGIN = "testimony-archive"  # the distribution's name: Datasette serves static/ at /-/static-plugins/PLUGIN/
+
 
 @hookimpl
 def filters_from_request(request, database, table, datasette):
@@ -47,7 +49,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 @hookimpl
 def extra_css_urls(datasette):
-    return [datasette.urls.static_plugins("testimony", "archive.css")]
+    return [datasette.urls.static_plugins(PLUGIN, "archive.css")]
 
 
 @hookimpl

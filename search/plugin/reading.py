@@ -3,7 +3,7 @@
 Each is Datasette's own page with the plugin's template in front (a testimony is the testimonies row page,
 a person the people row page, a source the sources row page, the home page Datasette's index), so
 Datasette's permission checks, the gate and the `.json` form stay as they are, and the raw row view is one
-click away (folded under the readable page). What each page shows is read through the store
+click away (`?_raw=1`, linked from each page). What each page shows is read through the store
 (`store.testimony_page`, `person_page`, `source_page`, `overview`) and handed to the template as records
 plus the links they need; the templates escape everything (Jinja's autoescape), and a name is printed
 through `pseudonym_name` so its marker is never lost.
@@ -30,6 +30,7 @@ FORMAT_SUFFIXES = "|".join(fmt.replace(".", r"\.") for fmt in citations.FORMATS)
 PERMALINK_ROUTE = r"^/-/(?P<kind>testimony|person|source)/(?P<id>[^/.]+)$"
 CITATION_ROUTE = rf"^/-/testimony/(?P<id>[^/.]+)\.(?P<format>{FORMAT_SUFFIXES})$"
 EXCERPT_LENGTH = 240
+RAW = "_raw"  # `?_raw=1`: Datasette's own row page, as it is without the plugin's reading page
 
 
 def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
@@ -190,7 +191,7 @@ READERS = {
 
 def row_vars(datasette, database, table, request):
     """The readable page of a testimony, person or source row (`reading` in the template), else nothing."""
-    if table not in READERS or request is None or not request.url_vars.get("pks"):
+    if table not in READERS or request is None or not request.url_vars.get("pks") or request.args.get(RAW):
         return {}
     read, shape = READERS[table]
 
@@ -200,7 +201,9 @@ def row_vars(datasette, database, table, request):
         found = await ask(datasette, database, read, tilde_decode(request.url_vars["pks"]))
         if found is None:
             return {}
-        return {"reading": shape(datasette, request, Links(datasette, database), found)}
+        found_vars = shape(datasette, request, Links(datasette, database), found)
+        raw = request.path + "?" + urllib.parse.urlencode({RAW: 1})
+        return {"reading": dict(found_vars, raw_url=raw, json_url=request.path + ".json")}
 
     return inner
 
