@@ -286,3 +286,14 @@ def test_schema_7_migration_fills_addresses_and_name_keys(tmp_path, sample_archi
     keys = rows(full, "select name, is_pseudonym, name_key from people")
     assert keys and all((k["name_key"] is None) == bool(k["is_pseudonym"]) for k in keys)
     assert {k["name_key"] for k in keys if k["name"] in ("Mamatjan Tursun", "Memetjan Tursun")} == {"mamatjan tursun"}
+
+
+async def test_names_in_a_timeline_carry_the_marker(datasette, archive):
+    spoken_of = one(
+        archive,
+        "select ts.person_id, t.speaker from testimony_subjects ts join testimonies t on t.id = ts.testimony_id "
+        "where t.speaker_is_pseudonym = 1 and ts.status is not null",
+    )
+    page = reading((await get(datasette, f"/{DB}/people/{spoken_of['person_id']}")).text)
+    timeline = page[page.index('<ol class="timeline">') : page.index("</ol>")]
+    assert f'{spoken_of["speaker"].removesuffix("*")}<abbr class="pseudonym" {MARKER}' in timeline

@@ -160,7 +160,14 @@ def person_vars(datasette, request, links: Links, page: store.PersonPage) -> dic
         "name": pseudonym_name(page.person.name, page.person.is_pseudonym),
         "given": entries(links, page.given),
         "about": entries(links, page.about),
-        "timeline": [dict(event, url=links.row(TABLE, event["entry"].id)) for event in timeline(page)],
+        "timeline": [
+            dict(
+                event,
+                url=links.row(TABLE, event["entry"].id),
+                speaker=pseudonym_name(event["entry"].speaker.name, event["entry"].speaker.is_pseudonym),
+            )
+            for event in timeline(page)
+        ],
         "spellings": [(spelling.name, links.person(spelling)) for spelling in page.spellings],
         # A pseudonym is one person within its source only: a search for the name would find others.
         "search_url": None if page.person.is_pseudonym else links.search(q=f'"{page.person.name}"'),
