@@ -1512,6 +1512,7 @@ class TestimonyPage:
     location: str | None
     language: str
     tags: tuple[str, ...]
+    restricted: bool  # kept out of every public copy (the testimony's or its source's visibility)
     source: Source
     subjects: tuple[Mention, ...]
     citation: Citation
@@ -1615,12 +1616,13 @@ def _about(conn, person_id: str, besides: str = "", limit: int = PAGE_LIST_LIMIT
 def testimony_page(conn, testimony_id: str, limit: int = 10) -> TestimonyPage | None:
     row = conn.execute(
         f"""select t.id, t.text, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.location,
-        t.language, t.tags, t.source_id from testimonies t {SPEAKER_JOIN} where t.id = ?""",
+        t.language, t.tags, t.source_id, t.visibility != 'public' or s.visibility != 'public'
+        from testimonies t join sources s on s.id = t.source_id {SPEAKER_JOIN} where t.id = ?""",
         [testimony_id],
     ).fetchone()
     if row is None:
         return None
-    id_, text, speaker_id, name, flag, role, date, location, language, tags, source_id = row
+    id_, text, speaker_id, name, flag, role, date, location, language, tags, source_id, restricted = row
     speaker = Person(name, bool(flag), speaker_id)
     subjects = _mentions(conn, id_)
     people = [speaker.id] + [m.person.id for m in subjects if m.person and m.person.id != speaker.id]
@@ -1638,6 +1640,7 @@ def testimony_page(conn, testimony_id: str, limit: int = 10) -> TestimonyPage | 
         location,
         language,
         tuple(json.loads(tags or "[]")),
+        bool(restricted),
         _source(conn, source_id),
         subjects,
         citation(conn, id_),

@@ -297,3 +297,24 @@ async def test_names_in_a_timeline_carry_the_marker(datasette, archive):
     page = reading((await get(datasette, f"/{DB}/people/{spoken_of['person_id']}")).text)
     timeline = page[page.index('<ol class="timeline">') : page.index("</ol>")]
     assert f'{spoken_of["speaker"].removesuffix("*")}<abbr class="pseudonym" {MARKER}' in timeline
+
+
+async def test_the_archivist_sees_a_restricted_testimony_marked_and_a_visitor_nothing(tmp_path):
+    from .test_privacy import PRIVATE_MARKERS, archivist, build_full
+
+    full = build_full(tmp_path)
+    datasette = make_datasette(full)
+    restricted = one(full, "select id from testimonies where visibility = 'restricted'")["id"]
+    public = one(
+        full,
+        "select t.id from testimonies t join sources s on s.id = t.source_id "
+        "where t.visibility = 'public' and s.visibility = 'public'",
+    )["id"]
+    cookies = archivist(datasette)
+    for testimony, marked in ((restricted, True), (public, False)):
+        url = f"/archive/testimonies/{testimony}"
+        page = (await datasette.client.get(url, cookies=cookies)).text
+        assert ('class="restricted"' in reading(page)) == marked, url
+        assert not [marker for marker in PRIVATE_MARKERS if marker in page.lower()], url  # never on this page
+        for visitor_url in (url, f"/-/testimony/{testimony}", f"/-/testimony/{testimony}.bib", "/"):
+            assert (await datasette.client.get(visitor_url)).status_code == 403, visitor_url
