@@ -9,6 +9,8 @@ PORT ?= 8001
 
 .PHONY: serve test lint format install browser archive public clean
 
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+
 $(BIN)/testimony: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -30,6 +32,10 @@ browser:
 	    exit 2; \
 	  fi; }
 
+# The accessibility tests inject axe-core into chromium: the exact version tests/axe/package-lock.json pins.
+$(AXE): tests/axe/package-lock.json
+	npm ci --prefix tests/axe --no-audit --no-fund --silent
+
 archive: install
 	$(BIN)/testimony ingest data/ --db $(DB)
 	$(BIN)/testimony stats --db $(DB)
@@ -40,7 +46,7 @@ public: archive
 serve: public
 	$(BIN)/testimony serve --db $(PUBLIC_DB) --host $(HOST) --port $(PORT)
 
-test: install browser
+test: install browser $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

@@ -4,6 +4,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,18 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# The browser tests drive Debian's chromium through playwright, never a downloaded browser.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # The facets the search API promises (issue: search); written out so the tests pin the contract.
@@ -123,3 +136,41 @@ def published_sample(tmp_path_factory, *extra: Path, name: str = "archive") -> P
     public = tmp_path_factory.mktemp("public") / f"{name}.db"
     privacy.publish(full, public)
     return public
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium for the browser tests: skipped with TESTIMONY_SKIP_BROWSER=1, else required."""
+    if os.environ.get("TESTIMONY_SKIP_BROWSER") == "1":
+        pytest.skip("TESTIMONY_SKIP_BROWSER=1")
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (see .ci/run)"
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def sample_server(tmp_path_factory) -> Iterator[str]:
+    """The sample data ingested, published and served by a real `testimony serve` process, the way a user
+    runs it: yields the base URL. Read-only, so the browser test modules share it."""
+    folder = tmp_path_factory.mktemp("served")
+    full, db = folder / "archive.db", folder / "public.db"
+    testimony = [sys.executable, "-m", "testimony_archive.ingest.cli"]
+    subprocess.run([*testimony, "ingest", str(DATA), "--db", str(full)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [*testimony, "publish", "--db", str(full), "--out", str(db)], check=True, capture_output=True, cwd=ROOT
+    )
+    port = free_port()
+    command = [*testimony, "serve", "--db", str(db), "--port", str(port)]
+    with running_server(command, port, folder / "serve.log", cwd=ROOT) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """A headless chromium driven by playwright, one per test module (the sync API owns an event loop while
+    it runs, so it does not outlive the module's tests)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -5,59 +5,24 @@ Needs /usr/bin/chromium (`.ci/run` installs it). Set TESTIMONY_SKIP_BROWSER=1 to
 without it; nothing skips by default.
 """
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from .conftest import DATA, ROOT, free_port, running_server
+from .conftest import ROOT
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if os.environ.get("TESTIMONY_SKIP_BROWSER") == "1":
-        pytest.skip("TESTIMONY_SKIP_BROWSER=1")
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (see .ci/run)"
-    folder = tmp_path_factory.mktemp("browser")
-    full, db = folder / "archive.db", folder / "public.db"
-    testimony = [sys.executable, "-m", "testimony_archive.ingest.cli"]
-    subprocess.run([*testimony, "ingest", str(DATA), "--db", str(full)], check=True, capture_output=True, cwd=ROOT)
-    subprocess.run(
-        [*testimony, "publish", "--db", str(full), "--out", str(db)], check=True, capture_output=True, cwd=ROOT
-    )
-    port = free_port()
-    command = [*testimony, "serve", "--db", str(db), "--port", str(port)]
-    with running_server(command, port, folder / "serve.log", cwd=ROOT) as base:
-        yield base
+def server(chromium, sample_server):
+    # chromium first: without it (or with TESTIMONY_SKIP_BROWSER=1) nothing is built.
+    return sample_server
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        yield page
-        browser.close()
+def page(browser):
+    return browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
 
 
 def test_search_facet_row_flow(server, page):
