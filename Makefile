@@ -7,7 +7,7 @@ PUBLIC_DB ?= public.db
 HOST ?= 127.0.0.1
 PORT ?= 8001
 
-.PHONY: serve test lint format install browser archive public clean
+.PHONY: serve test lint format install browser archive public clean screenshots
 
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 
@@ -50,6 +50,10 @@ test: install browser $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# The README's pictures of the pages (docs/screenshots/), taken by the journalist's browser test itself.
+screenshots: install browser
+	TESTIMONY_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_journalist.py
 
 lint: install
 	$(BIN)/ruff check .

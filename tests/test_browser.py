@@ -47,8 +47,8 @@ def test_search_facet_row_flow(server, page):
     first = page.locator("li.hit .speaker a").first
     speaker = first.inner_text()
     first.click()
-    page.wait_for_selector("#citation")
-    citation = page.input_value("#citation")
+    page.wait_for_selector("#citation-plain")
+    citation = page.input_value("#citation-plain")
     assert citation.startswith(speaker.rstrip("*"))
     assert "testimony " in citation
     page.screenshot(path=str(SCREENSHOTS / "row-citation.png"), full_page=True)
@@ -57,8 +57,8 @@ def test_search_facet_row_flow(server, page):
 
 def test_table_search_box_and_pseudonym_marker(server, page):
     page.goto(server + "/public/testimonies")
-    page.fill("#_search", "Patime")
-    page.press("#_search", "Enter")
+    page.fill("#table-search", "Patime")
+    page.press("#table-search", "Enter")
     page.wait_for_url("**_search=Patime**")
     page.screenshot(path=str(SCREENSHOTS / "table-search.png"), full_page=True)
     assert "1 row" in page.locator("h3").first.inner_text()

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from testimony_archive.ingest import load, store
 from testimony_archive.ingest.normalize import parse_name, tag_key, tag_label
+from testimony_archive.ingest.source import unresolved_fields
 from testimony_archive.ingest.verify import verify_archive
 from testimony_archive.search import index as search_index
 from testimony_archive.search.api import Archive, SearchError
@@ -83,7 +84,9 @@ documents = st.fixed_dictionaries(
             testimony, min_size=1, max_size=4, unique_by=lambda t: (t["speaker"], t["text"].strip())
         ),
     }
-)
+    # A value that reads as extract's placeholder ("UNRESOLVED", which Hypothesis takes from our own code) is
+    # refused as a draft, by design (tests/test_drafts.py): such a file is not one this cycle is about.
+).filter(lambda document: not unresolved_fields(document))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
