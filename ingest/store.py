@@ -1489,6 +1489,7 @@ class Entry:
     role: str | None
     date: str | None
     text: str
+    language: str
     source_id: str
     source_title: str
     publisher: str
@@ -1548,8 +1549,8 @@ class Overview:
 
 
 ENTRY_COLUMNS = (
-    f"t.id, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.text, t.source_id, t.source_title, "
-    "t.publisher, t.published"
+    f"t.id, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.text, t.language, t.source_id, "
+    "t.source_title, t.publisher, t.published"
 )
 
 

@@ -195,7 +195,7 @@ async def test_table_page_folds_column_descriptions_and_searches_first(datasette
     content = html[html.index('<section class="content">') :]
     assert content.index('name="_search"') < content.index("<table")
     assert content.index("<table") < content.index('<details class="columns-explained">')
-    assert '<div class="excerpt">' in content  # the words wrapped for their first lines
+    assert '<div class="excerpt" lang="en">' in content  # the words wrapped for their first lines, in their language
     css = re.search(r'<link rel="stylesheet" href="([^"]*archive\.css)">', html).group(1)
     assert "td.col-text" in (await get(datasette, css)).text  # the plugin's stylesheet is served
 
@@ -318,3 +318,24 @@ async def test_the_archivist_sees_a_restricted_testimony_marked_and_a_visitor_no
         assert not [marker for marker in PRIVATE_MARKERS if marker in page.lower()], url  # never on this page
         for visitor_url in (url, f"/-/testimony/{testimony}", f"/-/testimony/{testimony}.bib", "/"):
             assert (await datasette.client.get(visitor_url)).status_code == 403, visitor_url
+
+
+async def test_datasettes_templates_get_a_language_a_main_landmark_and_named_controls(datasette, archive):
+    from testimony_archive.search.plugin import accessible
+
+    await datasette.invoke_startup()
+    assert accessible.missing_edits(datasette.jinja_env) == []  # each edit still finds its text
+    testimony = one(archive, "select id from testimonies limit 1")["id"]
+    for url in (
+        "/",
+        f"/{DB}",
+        f"/{DB}/testimonies?role=family",
+        f"/{DB}/testimonies/{testimony}",
+        "/-/search?q=prison",
+    ):
+        html = (await get(datasette, url)).text
+        assert html.count('<html lang="en">') == 1 and html.count("<main") == 1 and "</main>" in html, url
+    table = (await get(datasette, f"/{DB}/testimonies?role=family")).text
+    for tag, attrs in elements(table):
+        if tag == "select" or (tag == "input" and attrs.get("class") == "filter-value"):
+            assert attrs.get("aria-label") or attrs.get("id") == "_search", (tag, attrs)

@@ -6,6 +6,7 @@ beside it:
 - cells: pseudonym markers, people's labels, private fields;
 - reading: the pages a journalist reads and cites (testimony, person, source, home), permanent addresses
   and citation files;
+- accessible: a page language, a main landmark and named form controls in Datasette's own templates;
 - gate: while any database it serves is a full archive, Datasette answers 403 to everyone but the
   archivist, however it was started (`datasette archive.db`, `testimony serve`, `Datasette([...])`);
 - search.hardening: no 500 for a bad request, one log line per error, formula-safe CSV, limited logins.
@@ -16,7 +17,7 @@ Datasette finds `templates/` beside this file itself (a plugin that is a package
 from datasette import hookimpl
 
 from .. import hardening
-from . import cells, gate, pages, reading, searching
+from . import accessible, cells, gate, pages, reading, searching
 
 # Imported from here by `testimony serve` (search.serve) and the query budget's tests.
 from .gate import ARCHIVIST, PASSWORD_ENV  # noqa: F401
@@ -45,6 +46,11 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     if view_name == "table" and table == searching.TABLE:
         return searching.table_vars(request)
     return {}
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    accessible.install(env)
 
 
 @hookimpl

@@ -73,6 +73,9 @@ def render_cell(row, value, column, table, database, datasette):
         return person_cell
     if (table, column) == (TABLE, "text") and isinstance(value, str):
         # The table page shows the first lines (archive.css clamps .excerpt); the words stay whole in the page.
+        language = row["language"] if "language" in set(row.keys()) and row["language"] else None
+        if language:
+            return Markup('<div class="excerpt" lang="{}">{}</div>').format(language, value)
         return Markup('<div class="excerpt">{}</div>').format(value)
     return None
 
