@@ -50,7 +50,8 @@ BOOLEAN_PARAMETERS = ("_json_infinity",)
 BOOLEAN_VALUES = {"on", "off", "true", "false", "1", "0"}
 NUMERIC_FILTERS = ("gt", "gte", "lt", "lte")  # Datasette turns an all-digits value into an int for these
 LIST_FILTERS = ("in", "notin")  # a value beginning `[` is read as a JSON list
-FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")  # Datasette's own facet types
+# Datasette's own facet types, and the plugin's `index` (search.plugin.facets: SQL when it cannot count).
+FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date", "_facet_index")
 
 # CSV: a cell beginning with one of these is a formula (or becomes one) in Excel, LibreOffice and Sheets.
 FORMULA_PREFIXES = frozenset(b"=+-@\t\r")
@@ -232,6 +233,13 @@ def _value_problem(name: str, value: str) -> str | None:
     return None
 
 
+def is_array_column(column: str) -> bool:
+    """Whether the plugin's `index` facet counts this column as a JSON array (as Datasette's array facet)."""
+    from .plugin.facets import COLUMNS  # the plugin imports this module
+
+    return COLUMNS.get(column, (None, False))[1]
+
+
 def facet_columns_checked(request, database: str, table: str, datasette):
     """For the table view's `filters_from_request`: a facet on a column the table does not have is a 400
     there, after Datasette's permission checks and before it runs the facet's SQL (which it would log in
@@ -252,7 +260,8 @@ def facet_columns_checked(request, database: str, table: str, datasette):
         for name, column in wanted:
             if column not in columns:
                 raise BadRequest(f"{name}: {table} has no column {one_line(column, 60)!r} to facet by")
-            if name == "_facet_array":  # its SQL fails on the first value that is not JSON
+            if name == "_facet_array" or (name == "_facet_index" and is_array_column(column)):
+                # its SQL fails on the first value that is not JSON
                 quoted = escape_sqlite(column)
                 not_json = f"{quoted} is not null and not json_valid({quoted})"
                 sql = f"select 1 from {escape_sqlite(table)} where {not_json} limit 1"

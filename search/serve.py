@@ -63,10 +63,13 @@ def make_datasette(
         metadata.setdefault("plugins", {})["datasette-auth-passwords"] = {
             f"{ARCHIVIST}_password_hash": {"$env": PASSWORD_ENV}
         }
+    # Suggested facets: off unless metadata's `plugins: testimony: suggest_facets: true` asks (they were
+    # 61 of a table page's 87 SQL statements at 20,000 testimonies, and more than half its time).
+    suggest = bool((metadata.get("plugins", {}).get("testimony") or {}).get("suggest_facets", False))
     return Datasette(
         [str(db_path)],
         metadata=metadata,
-        settings={**SETTINGS, **(settings or {})},
+        settings={**SETTINGS, "suggest_facets": suggest, **(settings or {})},
         # A fixed secret (from the environment) keeps logins valid across restarts and workers.
         secret=os.environ.get("DATASETTE_SECRET") or None,
     )

@@ -2,6 +2,7 @@
 beside it:
 
 - searching: `?_search=` on the testimonies table, through `search.api`;
+- facets: the testimonies table's default facets, counted from the index (SQL when other filters narrow);
 - pages: the `/-/search` page;
 - cells: pseudonym markers, people's labels, private fields;
 - reading: the pages a journalist reads and cites (testimony, person, source, home), permanent addresses
@@ -17,7 +18,7 @@ Datasette finds `templates/` beside this file itself (a plugin that is a package
 from datasette import hookimpl
 
 from .. import hardening
-from . import accessible, cells, gate, pages, reading, searching
+from . import accessible, cells, facets, gate, pages, reading, searching
 
 # Imported from here by `testimony serve` (search.serve) and the query budget's tests.
 from .gate import ARCHIVIST, PASSWORD_ENV  # noqa: F401
@@ -46,6 +47,11 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     if view_name == "table" and table == searching.TABLE:
         return searching.table_vars(request)
     return {}
+
+
+@hookimpl
+def register_facet_classes():
+    return [facets.IndexFacet]
 
 
 @hookimpl

@@ -1,0 +1,126 @@
+"""The testimonies table's default facets, counted from the search index rather than in SQL.
+
+Datasette counts an array column (`statuses`, `relationships`, `tags`) with a DISTINCT over whole rows;
+at archive scale that runs past its time limit, and the facet is dropped from the page. metadata.yml
+asks for these facets as type `index` (`- index: tags`), and `IndexFacet` counts them from the index's
+facet table (`search.api.Archive.facet_counts`) whenever the rows the page shows are all the archive
+holds or exactly what `?_search=` matched. With any other filter (`?role=family`, `_where`...), or
+while the index does not cover the database, it hands each facet to Datasette's own column or array
+facet: the same SQL, the same answers. Either way a page's facets have Datasette's shape (links,
+"selected", truncation), so the table page and its JSON read them as before; a facet whose SQL runs
+out of time is listed in `facets_timed_out`, which the page shows, never silently left out.
+"""
+
+import json
+
+from datasette.facets import ArrayFacet, ColumnFacet, Facet
+from datasette.utils import path_with_added_args, path_with_removed_args
+from testimony_archive.ingest import store
+
+from .. import api as search_api
+from .searching import TABLE, run_search
+
+# Table column -> (the index's facet, whether the column holds a JSON array). The index's values are
+# strings; `VALUE` gives each column's value as SQLite holds it, so links and JSON are what SQL gives.
+COLUMNS = {
+    "role": ("role", False),
+    "statuses": ("status", True),
+    "relationships": ("relationship", True),
+    "publisher": ("publisher", False),
+    "tags": ("tags", True),
+    "year": ("year", False),
+    "language": ("language", False),
+    "speaker_is_pseudonym": ("pseudonym", False),
+}
+VALUE = {"year": int, "speaker_is_pseudonym": lambda label: {"yes": 1, "no": 0}[label]}
+# Query-string keys that do not narrow the rows (Datasette's `_` options, and the search itself).
+NARROWING = ("_where", "_through")
+
+
+def narrows_rows(request) -> bool:
+    """Whether the page's rows are narrowed by anything but `?_search=`: a column filter or a `_where`."""
+    return any(not key.startswith("_") or key in NARROWING or key.startswith("_filter_") for key in request.args)
+
+
+def sql_facet(kind, column: str, source: str):
+    """Datasette's own facet of `kind` (ColumnFacet, ArrayFacet) for one column, as configured here."""
+
+    class One(kind):
+        def get_configs(self):
+            return [{"source": source, "config": {"simple": column}}]
+
+    return One
+
+
+class IndexFacet(Facet):
+    type = "index"
+
+    async def facet_results(self):
+        configs = self.get_configs()
+        if not configs:
+            return [], []
+        counts = await self.index_counts()
+        results, timed_out = [], []
+        for source_and_config in configs:
+            column = source_and_config["config"].get("column") or source_and_config["config"]["simple"]
+            source = source_and_config["source"]
+            if counts is not None and column in COLUMNS:
+                results.append(self.shaped(column, source, counts[COLUMNS[column][0]]))
+                continue
+            kind = ArrayFacet if COLUMNS.get(column, (None, False))[1] else ColumnFacet
+            facet = sql_facet(kind, column, source)(
+                self.ds,
+                self.request,
+                self.database,
+                sql=self.sql,
+                table=self.table,
+                params=self.params,
+                metadata=self.metadata,
+                row_count=self.row_count,
+            )
+            found, late = await facet.facet_results()
+            results += found
+            timed_out += late
+        return results, timed_out
+
+    async def index_counts(self) -> dict | None:
+        """Counts from the index when the page shows every row or the search's rows, else None."""
+        if self.table != TABLE or narrows_rows(self.request):
+            return None
+        searched = self.params.get(store.SEARCH_FILTER_PARAM) if isinstance(self.params, dict) else None
+        if self.request.args.get("_search", "").strip() and searched is None:
+            return None  # the search failed or was refused: the page says why, SQL counts its (no) rows
+        ids = json.loads(searched) if searched is not None else None
+        try:
+            return await run_search(self.ds, self.database, "facet_counts", ids)
+        except (FileNotFoundError, search_api.SearchBusy, search_api.SearchError):
+            return None
+
+    def shaped(self, column: str, source: str, counts: dict[str, int]) -> dict:
+        """One facet as Datasette's ColumnFacet or ArrayFacet gives it (no value can be selected here: a
+        selected value is a column filter, and then SQL counts)."""
+        is_array = COLUMNS[column][1]
+        size = self.get_facet_size()
+        convert = VALUE.get(column, str)
+        key = f"{column}__arraycontains" if is_array else column
+        values = []
+        for label, count in list(counts.items())[:size]:
+            value = convert(label)
+            path = path_with_added_args(self.request, {key: value})
+            values.append(
+                {
+                    "value": value,
+                    "label": value,
+                    "count": count,
+                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                    "selected": False,
+                }
+            )
+        return {
+            "name": column,
+            "type": "array" if is_array else "column",
+            "hideable": source != "metadata",
+            "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet_index": column})),
+            "results": values,
+            "truncated": len(counts) > size,
+        }
