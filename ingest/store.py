@@ -33,7 +33,7 @@ from sqlite_utils.utils import chunks
 
 from .crypto import ArchiveKey, KeyProblem, require
 from .fingerprint import Fingerprint, Matcher, Takedown, person_key
-from .normalize import NormalizedSource
+from .normalize import NormalizedSource, person_id
 from .source import InvalidSource, unresolved_fields
 from .vocabulary import display_name, now
 
@@ -231,9 +231,13 @@ READ, WRITE, CREATE = "read", "write", "create"
 ARCHIVE_PATH = {"testimony": "/-/testimony/", "person": "/-/person/", "source": "/-/source/"}
 
 
-def name_key(name: str, is_pseudonym) -> str | None:
-    """A real name's key for finding its other spellings (`person_key`); a pseudonym has none."""
-    return None if is_pseudonym else " ".join(person_key(name))
+def name_key(name: str, is_pseudonym, id_: str | None = None) -> str | None:
+    """A real name's key for finding its other spellings (`person_key`). A pseudonym has none, and nor has
+    a person an archivist told apart from others of the name with a key (whose id is not the name's own):
+    the archive never offers two people kept apart on purpose as one."""
+    if is_pseudonym or (id_ is not None and id_ != person_id(name, 0)):
+        return None
+    return " ".join(person_key(name))
 
 
 # columns: a testimony whose speaker row is missing (a hand edit; SQLite does not enforce foreign keys)
@@ -689,14 +693,15 @@ def _migrate_to_6(db: sqlite_utils.Database) -> None:
 def _migrate_to_7(db: sqlite_utils.Database) -> None:
     """v6 -> v7: each testimony's permanent address, and each real name's key for its other spellings."""
     db.execute("update testimonies set archive_url = ? || id", [ARCHIVE_PATH["testimony"]])
-    keys = [(name_key(name, flag), id_) for id_, name, flag in db.execute("select id, name, is_pseudonym from people")]
+    people = db.execute("select id, name, is_pseudonym from people").fetchall()
+    keys = [(name_key(name, flag, id_), id_) for id_, name, flag in people]
     db.conn.executemany("update people set name_key = ? where id = ?", keys)
 
 
 def _migrate_to_4(db: sqlite_utils.Database, key: ArchiveKey | None) -> None:
     """v3 -> v4: a pseudonym belongs to its source; content hashes leave out the position; private
     fields encrypted and their hash keyed."""
-    from .normalize import person_id, testimony_hash
+    from .normalize import testimony_hash
 
     # A pseudonymous person was one person across sources; now one per source they appear in.
     uses = db.execute(
@@ -964,7 +969,7 @@ def _write_source(
     referenced = {t.row["speaker_id"] for t in changed} | {s["person_id"] for t in changed for s in t.subjects}
     db["people"].upsert_all(
         [
-            dict(vars(p), name_key=name_key(p.name, p.is_pseudonym))
+            dict(vars(p), name_key=name_key(p.name, p.is_pseudonym, p.id))
             for p in normalized.people.values()
             if p.id in referenced
         ],
@@ -1466,6 +1471,7 @@ class Source:
     url: str | None
     note: str | None
     language: str
+    restricted: bool
     tags: tuple[str, ...]
 
 
@@ -1494,6 +1500,7 @@ class Entry:
     source_title: str
     publisher: str
     published: str
+    restricted: bool  # kept out of every public copy (its own or its source's visibility)
     mention: Mention | None = None
 
 
@@ -1550,13 +1557,14 @@ class Overview:
 
 ENTRY_COLUMNS = (
     f"t.id, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.text, t.language, t.source_id, "
-    "t.source_title, t.publisher, t.published"
+    "t.source_title, t.publisher, t.published, t.visibility != 'public' or exists "
+    "(select 1 from sources rs where rs.id = t.source_id and rs.visibility != 'public')"
 )
 
 
 def _entry(row, mention: Mention | None = None) -> Entry:
-    id_, speaker_id, name, flag, *rest = row
-    return Entry(id_, Person(name, bool(flag), speaker_id), *rest, mention=mention)
+    id_, speaker_id, name, flag, *rest, restricted = row
+    return Entry(id_, Person(name, bool(flag), speaker_id), *rest, restricted=bool(restricted), mention=mention)
 
 
 def _listing(conn, where: str, params: list, order: str, limit: int = PAGE_LIST_LIMIT) -> Listing:
@@ -1570,7 +1578,8 @@ def _listing(conn, where: str, params: list, order: str, limit: int = PAGE_LIST_
 
 def _source(conn, source_id: str) -> Source | None:
     row = conn.execute(
-        "select id, title, publisher, published, url, note, language from sources where id = ?", [source_id]
+        "select id, title, publisher, published, url, note, language, visibility != 'public' from sources where id = ?",
+        [source_id],
     ).fetchone()
     if row is None:
         return None
@@ -1578,7 +1587,8 @@ def _source(conn, source_id: str) -> Source | None:
         "select t.name from source_tags st join tags t on t.id = st.tag_id where st.source_id = ? order by t.name",
         [source_id],
     ).fetchall()
-    return Source(*row, tags=tuple(tag for (tag,) in tags))
+    *fields, restricted = row
+    return Source(*fields, restricted=bool(restricted), tags=tuple(tag for (tag,) in tags))
 
 
 def _person(conn, person_id: str) -> Person | None:
@@ -1614,6 +1624,22 @@ def _about(conn, person_id: str, besides: str = "", limit: int = PAGE_LIST_LIMIT
     return Listing(tuple(_entry(row[:-3], Mention(person, *row[-3:])) for row in rows), total)
 
 
+def _related(conn, person_id: str, besides: str, limit: int) -> Listing:
+    """The other testimonies a person gave or is spoken of in, each once (what it says of them, if it
+    speaks of them), newest first."""
+    where = (
+        "t.id != ? and (t.speaker_id = ? or t.id in (select testimony_id from testimony_subjects where person_id = ?))"
+    )
+    params = [besides, person_id, person_id]
+    total = conn.execute(f"select count(*) from testimonies t where {where}", params).fetchone()[0]
+    about = {entry.id: entry for entry in _about(conn, person_id, besides, limit).entries}
+    newest_first = "coalesce(t.date, t.published) desc, t.id desc"
+    given = _listing(conn, "t.speaker_id = ? and t.id != ?", [person_id, besides], newest_first, limit).entries
+    merged = {**{entry.id: entry for entry in given}, **about}  # one speaking of them says what it says
+    newest = sorted(merged.values(), key=lambda e: (e.date or e.published or "", e.id), reverse=True)
+    return Listing(tuple(newest[:limit]), total)
+
+
 def testimony_page(conn, testimony_id: str, limit: int = 10) -> TestimonyPage | None:
     row = conn.execute(
         f"""select t.id, t.text, t.speaker_id, {SPEAKER_NAME}, {SPEAKER_FLAG}, t.role, t.date, t.location,
@@ -1627,11 +1653,7 @@ def testimony_page(conn, testimony_id: str, limit: int = 10) -> TestimonyPage | 
     speaker = Person(name, bool(flag), speaker_id)
     subjects = _mentions(conn, id_)
     people = [speaker.id] + [m.person.id for m in subjects if m.person and m.person.id != speaker.id]
-    about = {}
-    for person_id in dict.fromkeys(people):
-        listing = _about(conn, person_id, besides=id_, limit=limit)
-        given = _listing(conn, "t.speaker_id = ? and t.id != ?", [person_id, id_], "t.date desc, t.id", limit)
-        about[person_id] = Listing(listing.entries + given.entries, listing.total + given.total)
+    about = {person_id: _related(conn, person_id, id_, limit) for person_id in dict.fromkeys(people)}
     return TestimonyPage(
         id_,
         text,
@@ -1655,7 +1677,7 @@ def person_page(conn, person_id: str) -> PersonPage | None:
     if person is None:
         return None
     spellings = ()
-    key = None if person.is_pseudonym else name_key(person.name, False)
+    key = name_key(person.name, person.is_pseudonym, person.id)
     if key and any(row[1] == "name_key" for row in conn.execute("pragma table_info(people)")):
         spellings = tuple(
             Person(name, False, id_)

@@ -135,12 +135,14 @@ async def test_person_page_given_about_timeline_and_spellings(datasette, archive
     assert f'Also written in the archive as: <a href="/{DB}/people/{memetjan}">Memetjan Tursun</a>' in page
     statuses = rows(
         archive,
-        "select ts.status, coalesce(ts.since, t.date, t.published) w from testimony_subjects ts "
+        "select ts.status, ts.since, coalesce(ts.since, t.date, t.published) w from testimony_subjects ts "
         "join testimonies t on t.id = ts.testimony_id where ts.person_id = ? and ts.status is not null order by w",
         [mamatjan],
     )
     timeline = page[page.index('<ol class="timeline">') : page.index("</ol>")]
-    assert re.findall(r"<strong>(\w+)</strong> since ([\d-]+)", timeline) == [(s["status"], s["w"]) for s in statuses]
+    # A date the testimony gives for the status is "since"; otherwise only when it was said, and so worded.
+    shown = re.findall(r"<strong>([\w ]+)</strong> (since|\(said) ([\d-]+)", timeline)
+    assert shown == [(s["status"].replace("_", " "), "since" if s["since"] else "(said", s["w"]) for s in statuses]
     # A speaker's page lists what they said.
     speaker = one(archive, "select speaker_id, count(*) n from testimonies group by speaker_id order by n desc")
     page = reading((await get(datasette, f"/{DB}/people/{speaker['speaker_id']}")).text)
@@ -178,12 +180,12 @@ async def test_home_page_counts_what_the_archive_holds(datasette, archive):
     for r in rows(archive, "select publisher, count(*) n from testimonies group by publisher"):
         link = f"/{DB}/testimonies?publisher={r['publisher'].replace(' ', '+')}"
         if "<" not in r["publisher"]:
-            assert f'<a href="{link}">{r["publisher"]}</a> {r["n"]}' in html
+            assert f'<a href="{link}"><bdi>{r["publisher"]}</bdi></a> {r["n"]}' in html
     for r in rows(
         archive,
         "select status, count(distinct testimony_id) n from testimony_subjects where status is not null group by status",
     ):
-        assert f'statuses__arraycontains={r["status"]}">{r["status"]}</a> {r["n"]}' in html
+        assert f'statuses__arraycontains={r["status"]}">{r["status"].replace("_", " ")}</a> {r["n"]}' in html
     latest = one(archive, "select title from sources order by published desc limit 1")["title"]
     assert latest.replace('"', "&#34;") in html
     assert 'action="/-/search"' in html and "<details><summary>The archive&#39;s tables" not in html
@@ -339,3 +341,156 @@ async def test_datasettes_templates_get_a_language_a_main_landmark_and_named_con
     for tag, attrs in elements(table):
         if tag == "select" or (tag == "input" and attrs.get("class") == "filter-value"):
             assert attrs.get("aria-label") or attrs.get("id") == "_search", (tag, attrs)
+
+
+KEYED = """
+source:
+  title: "Two men of one name \u202eevil"
+  publisher: Keyed Test Group
+  published: 2024-02
+  url: https://example.org/keyed
+tags: []
+testimonies:
+  - speaker: {name: Ali Vali, key: ali-vali-teacher}
+    role: survivor
+    subjects:
+      - {name: Ali Vali, key: ali-vali-teacher, relationship: self, status: released}
+    text: "I taught at the school until they came for me."
+    date: 2023-06
+  - speaker: {name: Ali Vali, key: ali-vali-driver}
+    role: survivor
+    subjects:
+      - {name: Ali Vali, key: ali-vali-driver, relationship: self, status: detained}
+    text: "I drove a taxi; they held me for a year."
+    date: 2023-07
+  - speaker: {name: Ali Vali, key: ali-vali-teacher}
+    role: survivor
+    subjects:
+      - {name: Ali Vali, key: ali-vali-teacher, relationship: self, status: detained, since: 2019}
+    text: "A second account by the teacher, of the year he was taken."
+    date: 2023-08
+  - speaker: Ali Valy
+    role: witness
+    text: "Another man, whose name is spelled like theirs."
+"""
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("keyed")
+    source = folder / "keyed.yml"
+    source.write_text(KEYED.replace("tags: []\n", ""), encoding="utf-8")
+    return published_sample(tmp_path_factory, source, name=DB)
+
+
+async def test_people_kept_apart_by_a_key_are_never_each_others_spellings(keyed):
+    datasette = make_datasette(keyed)
+    people = rows(keyed, "select id, name_key from people where name in ('Ali Vali', 'Ali Valy')")
+    assert len(people) == 3 and sum(p["name_key"] is None for p in people) == 2  # the two keyed ones
+    for person in people:
+        page = reading((await get(datasette, f"/{DB}/people/{person['id']}")).text)
+        assert "Also written in the archive as" not in page
+
+
+async def test_more_about_a_person_lists_each_testimony_once_newest_first(keyed):
+    datasette = make_datasette(keyed)
+    first = one(keyed, "select id from testimonies where text like 'I taught%'")["id"]
+    second = one(keyed, "select id from testimonies where text like 'A second account%'")["id"]
+    page = reading((await get(datasette, f"/{DB}/testimonies/{first}")).text)
+    section = page[page.index("More about") :]
+    assert re.findall(rf"/{DB}/testimonies/(\w+)\">", section) == [second]  # gave it and is its subject: once
+    driver = one(keyed, "select id from testimonies where text like 'I drove%'")["id"]
+    assert driver not in section  # the other Ali Vali, kept apart by the archivist (only from the same source)
+
+
+async def test_a_status_without_a_date_is_dated_by_when_it_was_said(keyed):
+    datasette = make_datasette(keyed)
+    teacher = one(keyed, "select speaker_id from testimonies where text like 'I taught%'")["speaker_id"]
+    timeline = reading((await get(datasette, f"/{DB}/people/{teacher}")).text)
+    assert re.findall(r"<strong>(\w+)</strong> ([^:]+):", timeline) == [
+        ("detained", "since 2019"),
+        ("released", "(said 2023-06)"),
+    ]
+
+
+async def test_a_right_to_left_override_in_a_value_stays_inside_it(keyed):
+    datasette = make_datasette(keyed)
+    source = one(keyed, "select id from sources where publisher = 'Keyed Test Group'")["id"]
+    for url in (f"/{DB}/sources/{source}", "/"):
+        html = (await get(datasette, url)).text
+        assert "\u202e" not in html[: html.index("</head>")], url  # the title: the override taken out
+        assert html.count("\u202e") == html.count("<bdi>Two men of one name \u202eevil</bdi>") > 0, url
+
+
+async def test_pages_that_show_testimonies_follow_the_permission_on_the_table(archive):
+    metadata = {"databases": {DB: {"tables": {"testimonies": {"allow": False}}}}}
+    datasette = make_datasette(archive, metadata=metadata)
+    person = one(archive, "select speaker_id from testimonies limit 1")["speaker_id"]
+    source = one(archive, "select source_id from testimonies limit 1")["source_id"]
+    for url in (f"/{DB}/people/{person}", f"/{DB}/sources/{source}", "/"):
+        html = (await get(datasette, url)).text
+        assert 'class="reading"' not in html and "The archive holds" not in html, url
+    await get(datasette, f"/-/testimony/{one(archive, 'select id from testimonies limit 1')['id']}.bib", status=403)
+
+
+async def test_the_archive_is_found_when_another_database_is_served_first(tmp_path, archive):
+    from datasette.app import Datasette
+
+    other = tmp_path / "aaa_other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("create table notes (id integer primary key, body text)")
+    conn.close()
+    datasette = Datasette([str(other), str(archive)])
+    testimony = one(archive, "select id from testimonies limit 1")["id"]
+    assert (await get(datasette, f"/-/testimony/{testimony}", status=302)).headers["location"].startswith(f"/{DB}/")
+    assert (await get(datasette, f"/-/testimony/{testimony}.bib")).text.startswith("@misc{")
+    assert "The archive holds" in (await get(datasette, "/")).text
+
+
+async def test_the_plugins_pages_answer_only_get(datasette, archive):
+    testimony = one(archive, "select id from testimonies limit 1")["id"]
+    for url in (
+        f"/-/testimony/{testimony}",
+        f"/-/testimony/{testimony}.bib",
+        "/-/search?q=prison",
+        "/-/search.ris?q=a",
+    ):
+        response = await datasette.client.post(url)
+        assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD", url
+
+
+async def test_every_link_on_the_reading_pages_answers(datasette, archive):
+    """A link check over the home page and every testimony, person and source page: no 4xx, no 5xx."""
+    pages = ["/"] + [
+        f"/{DB}/{table}/{r['id']}"
+        for table in ("testimonies", "people", "sources")
+        for r in rows(archive, f"select id from {table}")
+    ]
+    links = set()
+    for url in pages:
+        html = (await get(datasette, url)).text
+        links |= {
+            a["href"].replace("&amp;", "&")
+            for tag, a in elements(html)
+            if tag == "a" and a.get("href", "").startswith(("/", "http://localhost/"))
+        }
+    assert len(links) > 100
+    broken = []
+    for link in sorted(links):
+        response = await datasette.client.get(link.removeprefix("http://localhost"))
+        if response.status_code >= 400:
+            broken.append((link, response.status_code))
+    assert not broken
+
+
+async def test_a_configured_site_address_makes_the_permanent_links(archive):
+    from testimony_archive.search.serve import load_metadata
+
+    metadata = load_metadata(DB)
+    metadata["plugins"]["testimony"]["site_url"] = "https://archive.example.org/"
+    datasette = make_datasette(archive, metadata=metadata)
+    testimony = one(archive, "select id from testimonies limit 1")["id"]
+    page = (await get(datasette, f"/{DB}/testimonies/{testimony}", status=200)).text
+    assert f"https://archive.example.org/-/testimony/{testimony}" in page and "http://localhost/-/" not in page
+    ris = (await datasette.client.get(f"/-/testimony/{testimony}.ris", headers={"host": "evil.example"})).text
+    assert f"UR  - https://archive.example.org/-/testimony/{testimony}" in ris and "evil" not in ris

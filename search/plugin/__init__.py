@@ -57,6 +57,7 @@ def register_facet_classes():
 @hookimpl
 def prepare_jinja2_environment(env, datasette):
     accessible.install(env)
+    env.filters.update(reading.FILTERS)
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from .. import api as search_api
 from .. import citations
 from . import reading
 from .cells import PSEUDONYM_TITLE, ask
-from .searching import TABLE, archive_database, run_search
+from .searching import TABLE, archive_database, check_permissions, not_allowed, run_search
 
 PATH = "/-/search"
 ROUTE = rf"^/-/search(?P<format>\.json|\.(?:{reading.FORMAT_SUFFIXES}))?$"
@@ -75,16 +75,6 @@ def parse_request(request, datasette) -> Asked:
         size=args.get("size", "") or str(search_api.DEFAULT_PAGE_SIZE),
         as_json=suffix == "json",
         citation_format=suffix if suffix in citations.FORMATS else None,
-    )
-
-
-async def check_permissions(datasette, request, database_name: str | None, table: str = TABLE) -> None:
-    """A custom route is not covered by Datasette's permission checks: make the same ones its table gets."""
-    if database_name is None:
-        await datasette.ensure_permissions(request.actor, ["view-instance"])
-        return
-    await datasette.ensure_permissions(
-        request.actor, [("view-table", (database_name, table)), ("view-database", database_name), "view-instance"]
     )
 
 
@@ -195,6 +185,8 @@ async def citation_response(datasette, request, asked: Asked, answer: Answer) ->
 
 
 async def search_page(request, datasette):
+    if refused := not_allowed(request):
+        return refused
     asked = parse_request(request, datasette)
     await check_permissions(datasette, request, asked.database)
     answer = await search(datasette, asked)

@@ -18,11 +18,12 @@ import urllib.parse
 
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound, Response
+from markupsafe import Markup
 from testimony_archive.ingest import store
 
 from .. import citations
 from .cells import ask, pseudonym_name
-from .searching import TABLE, archive_database
+from .searching import TABLE, archive_database, check_permissions, may_see, not_allowed
 
 PEOPLE, SOURCES = "people", "sources"
 KINDS = {"testimony": TABLE, "person": PEOPLE, "source": SOURCES}
@@ -42,6 +43,20 @@ def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
     return cut.rstrip(",;:.") + "\u2026"
 
 
+def isolated(value) -> Markup:
+    """A value from a file shown inside a sentence: in a <bdi>, so a right-to-left override it holds (the
+    schema lets titles, publishers and notes hold one) cannot reverse the words after it."""
+    return Markup("<bdi>{}</bdi>").format("" if value is None else value)
+
+
+def words(value) -> str:
+    """A vocabulary value as words: `died_in_detention` is shown as "died in detention"."""
+    return "" if value is None else str(value).replace("_", " ")
+
+
+FILTERS = {"isolated": isolated, "words": words}
+
+
 def web_link(url: str | None) -> str | None:
     """A source's address as a link only when it is a web address (the schema says so; a hand-edited
     archive may not): never a `javascript:` or `data:` link."""
@@ -49,8 +64,14 @@ def web_link(url: str | None) -> str | None:
 
 
 def permalink(datasette, request, kind: str, item_id: str) -> str:
-    """A row's permanent address, absolute (what a citation carries)."""
-    return datasette.absolute_url(request, datasette.urls.path(store.ARCHIVE_PATH[kind] + item_id))
+    """A row's permanent address, absolute (what a citation carries): on the site address the plugin's
+    configuration gives (`plugins: testimony: site_url:`), else on the address the request came to (its
+    Host header, which a proxy may not pass on: set site_url when the archive is served behind one)."""
+    path = datasette.urls.path(store.ARCHIVE_PATH[kind] + item_id)
+    site = web_link((datasette.plugin_config("testimony") or {}).get("site_url"))
+    if site:
+        return site.rstrip("/") + path
+    return datasette.absolute_url(request, path)
 
 
 def today() -> str:
@@ -114,7 +135,7 @@ def testimony_vars(datasette, request, links: Links, page: store.TestimonyPage) 
     people = {page.speaker.id: page.speaker} | {m.person.id: m.person for m in page.subjects if m.person}
     return {
         "template": "_testimony.html",
-        "title": f"Testimony of {page.speaker.display}",
+        "title": citations.clean(f"Testimony of {page.speaker.display}"),
         "page": page,
         "speaker": pseudonym_name(page.speaker.name, page.speaker.is_pseudonym),
         "speaker_url": links.person(page.speaker),
@@ -143,9 +164,14 @@ def testimony_vars(datasette, request, links: Links, page: store.TestimonyPage) 
 
 def timeline(page: store.PersonPage) -> list[dict]:
     """What the testimonies say happened to a person, oldest first: each status with its date (the `since`
-    the testimony gives, else the testimony's own date) and the testimony that says so."""
+    the testimony gives, else the testimony's own date, shown as such) and the testimony that says so."""
     events = [
-        {"when": e.mention.since or e.date or e.published, "status": e.mention.status, "entry": e}
+        {
+            "when": e.mention.since or e.date or e.published,
+            "since": e.mention.since,  # None: the testimony gives no date for it, only its own date
+            "status": e.mention.status,
+            "entry": e,
+        }
         for e in page.about.entries
         if e.mention and e.mention.status
     ]
@@ -155,7 +181,7 @@ def timeline(page: store.PersonPage) -> list[dict]:
 def person_vars(datasette, request, links: Links, page: store.PersonPage) -> dict:
     return {
         "template": "_person.html",
-        "title": page.person.display,
+        "title": citations.clean(page.person.display),
         "page": page,
         "name": pseudonym_name(page.person.name, page.person.is_pseudonym),
         "given": entries(links, page.given),
@@ -170,7 +196,7 @@ def person_vars(datasette, request, links: Links, page: store.PersonPage) -> dic
         ],
         "spellings": [(spelling.name, links.person(spelling)) for spelling in page.spellings],
         # A pseudonym is one person within its source only: a search for the name would find others.
-        "search_url": None if page.person.is_pseudonym else links.search(q=f'"{page.person.name}"'),
+        "search_url": None if page.person.is_pseudonym else links.search(q=page.person.name),
         "permalink": permalink(datasette, request, "person", page.person.id),
     }
 
@@ -178,7 +204,7 @@ def person_vars(datasette, request, links: Links, page: store.PersonPage) -> dic
 def source_vars(datasette, request, links: Links, page: store.SourcePage) -> dict:
     return {
         "template": "_source.html",
-        "title": page.source.title,
+        "title": citations.clean(page.source.title),
         "page": page,
         "tags": [(tag, links.testimonies(tags__arraycontains=tag)) for tag in page.source.tags],
         "publisher_url": links.testimonies(publisher=page.source.publisher),
@@ -205,6 +231,9 @@ def row_vars(datasette, database, table, request):
     async def inner():
         if await ask(datasette, database, store.kind) is None:  # a database that is no archive
             return {}
+        # Every reading page shows testimonies (a person's, a source's): only to whoever may see that table.
+        if not await may_see(datasette, request, database):
+            return {}
         found = await ask(datasette, database, read, tilde_decode(request.url_vars["pks"]))
         if found is None:
             return {}
@@ -220,10 +249,12 @@ def index_vars(datasette, request):
 
     async def inner():
         database, _ = archive_database(datasette)
-        if database is None or await ask(datasette, database, store.kind) is None:
+        if database is None or request is None or await ask(datasette, database, store.kind) is None:
             return {}
-        # The index page is listed to everyone Datasette lets in; the gate has already refused a visitor
-        # when a full archive is served, so what is counted here is what the reader may see.
+        # The home page is shown to everyone Datasette lets in: the counts only to who may see the testimonies
+        # (a locked full archive has already refused a visitor at the gate).
+        if not await may_see(datasette, request, database):
+            return {}
         summary = await ask(datasette, database, store.overview)
         links = Links(datasette, database)
         return {
@@ -246,8 +277,8 @@ def index_vars(datasette, request):
 async def permalink_page(request, datasette):
     """A permanent address: a redirect to the row's page in the archive being served (asked only of
     those who may see that table: a locked server refuses before it says where anything is)."""
-    from .pages import check_permissions
-
+    if refused := not_allowed(request):
+        return refused
     database, _ = archive_database(datasette)
     table = KINDS[request.url_vars["kind"]]
     await check_permissions(datasette, request, database, table)
@@ -258,8 +289,8 @@ async def permalink_page(request, datasette):
 
 async def citation_file(request, datasette):
     """One testimony's citation as a file: BibTeX, RIS or CSL-JSON."""
-    from .pages import check_permissions
-
+    if refused := not_allowed(request):
+        return refused
     database, _ = archive_database(datasette)
     await check_permissions(datasette, request, database, TABLE)
     if database is None:

@@ -4,10 +4,12 @@ pagination and the .json/.csv exports all follow)."""
 
 import asyncio
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
 from datasette.filters import FilterArguments
+from datasette.utils.asgi import Response
 from testimony_archive.ingest import store
 from testimony_archive.ingest.vocabulary import truthy
 
@@ -28,11 +30,59 @@ SEARCH_WAIT = 1.0
 
 
 def archive_database(datasette, requested: str | None = None):
-    """The served database holding testimonies: the one asked for, else the first that has them."""
+    """The served database holding testimonies: the one asked for, else the first that has them
+    (`datasette other.db public.db` serves the archive second)."""
     for name, database in datasette.databases.items():
-        if (requested is None or name == requested) and database.path and not database.is_memory:
+        wanted = requested is None or name == requested
+        if wanted and database.path and not database.is_memory and holds_testimonies(database.path):
             return name, database
     return None, None
+
+
+_archives: set[str] = set()  # files known to hold testimonies (a table, once there, stays)
+
+
+def holds_testimonies(path) -> bool:
+    """Asked of the file, as the caller cannot wait for a query; a yes is remembered."""
+    if str(path) in _archives:
+        return True
+    try:
+        conn = store.connect_read_only(path)
+        try:
+            found = store.has_table(conn, TABLE)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return False
+    if found:
+        _archives.add(str(path))
+    return found
+
+
+async def check_permissions(datasette, request, database_name: str | None, table: str = TABLE) -> None:
+    """A custom route is not covered by Datasette's permission checks: make the same ones its table gets."""
+    if database_name is None:
+        await datasette.ensure_permissions(request.actor, ["view-instance"])
+        return
+    await datasette.ensure_permissions(
+        request.actor, [("view-table", (database_name, table)), ("view-database", database_name), "view-instance"]
+    )
+
+
+async def may_see(datasette, request, database_name: str, table: str = TABLE) -> bool:
+    """Whether this request's actor may see `table` (what a page showing its rows must ask first)."""
+    visible, _ = await datasette.check_visibility(
+        request.actor,
+        permissions=[("view-table", (database_name, table)), ("view-database", database_name), "view-instance"],
+    )
+    return visible
+
+
+def not_allowed(request) -> Response | None:
+    """The plugin's own pages answer GET and HEAD; anything else is a 405, as Datasette's views answer."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    return Response.text("Method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
 
 
 def pool_for(datasette, database_name: str) -> search_api.ArchivePool:
