@@ -29,6 +29,7 @@ from typing import Annotated
 
 import typer
 from testimony_archive.search.api import Archive, SearchError
+from testimony_archive.search.plugin.facets import COLUMNS as TABLE_FACETS
 
 from . import generate, measure, peers, queries
 from .measure import BenchError
@@ -37,6 +38,8 @@ ROOT = generate.ROOT
 DEFAULT_WORK = ROOT / "bench" / "corpus"
 DEFAULT_RESULTS = ROOT / "bench" / "results"
 RUN_MARKER = ".bench-run"
+# The testimonies table's default facets (metadata.yml), each of which the table page must show.
+DEFAULT_FACETS = tuple(TABLE_FACETS)
 TARGET_SIZE = 100_000
 RSS_TARGET_SIZE = 1_000_000
 # (key, human description, limit): a measure meets its target when it is at most the limit.
@@ -45,7 +48,8 @@ TARGETS = {
     "query_p50_over_fts5": ("query p50 / FTS5+snippet p50", 3.0),
     "query_p95_ms": ("query p95", 50.0),
     "incremental_seconds": ("incremental 20-testimony ingest", 2.0),
-    "datasette_table_p95_ms": ("Datasette table page, _search + facets, p95", 500.0),
+    "datasette_table_p95_ms": ("Datasette table page, _search + facets, p95", 300.0),
+    "datasette_plain_p95_ms": ("Datasette table page, no filter, default facets, p95", 300.0),
     "ingest_peak_rss_bytes": ("ingest peak RSS", 1024**3),
 }
 
@@ -231,17 +235,21 @@ def measure_datasette(db: Path, folder: Path, mix: list[queries.BenchQuery], req
         table_paths = [f"/{database}/testimonies?" + urllib.parse.urlencode({"_search": q.text}) for q in chosen]
         search_paths = ["/-/search?" + urllib.parse.urlencode({"q": q.text}) for q in chosen]
         table_ms, _ = measure.time_calls(get, table_paths, warmup)
+        plain_ms, _ = measure.time_calls(get, [f"/{database}/testimonies"] * requests, warmup)
         search_ms, _ = measure.time_calls(get, search_paths, warmup)
         # The HTML page does not say whether a facet ran out of time (facet_time_limit_ms), the JSON does.
-        timed_out = Counter()
+        # A facet can also be missing without a word (Datasette drops an array facet it could not check).
+        timed_out, missing = Counter(), Counter()
         checked = 0
-        for query in chosen[:5]:
+        for query in ["", *(q.text for q in chosen[:5])]:
             status, body = measure.http_get(
-                f"{base}/{database}/testimonies.json?" + urllib.parse.urlencode({"_search": query.text})
+                f"{base}/{database}/testimonies.json?" + (urllib.parse.urlencode({"_search": query}) if query else "")
             )
             if status == 200:
                 checked += 1
-                timed_out.update(json.loads(body).get("facets_timed_out") or [])
+                data = json.loads(body)
+                timed_out.update(data.get("facets_timed_out") or [])
+                missing.update(set(DEFAULT_FACETS) - set(data.get("facet_results") or {}))
     finally:
         measure.stop(server)
     return {
@@ -249,9 +257,11 @@ def measure_datasette(db: Path, folder: Path, mix: list[queries.BenchQuery], req
         "warmup": warmup,
         "startup_seconds": round(started_seconds, 2),
         "table_search": measure.percentiles(table_ms),
+        "table_plain": measure.percentiles(plain_ms),
         "search_page": measure.percentiles(search_ms),
         "statuses": {str(status): count for status, count in sorted(statuses.items())},
         "facets_timed_out": {"checked": checked, "facets": dict(timed_out)},
+        "facets_missing": {"checked": checked, "facets": dict(missing)},
     }
 
 
@@ -267,6 +277,7 @@ def verdicts(results: dict) -> dict:
         "query_p95_ms": (search.get("archive") or {}).get("p95_ms"),
         "incremental_seconds": incremental.get("seconds"),
         "datasette_table_p95_ms": (datasette.get("table_search") or {}).get("p95_ms"),
+        "datasette_plain_p95_ms": (datasette.get("table_plain") or {}).get("p95_ms"),
         "ingest_peak_rss_bytes": ingest.get("peak_rss_bytes"),
     }
     out = {}
@@ -351,7 +362,9 @@ def markdown(results: dict) -> str:
         ("`testimony publish` (public archive for Datasette)",
          f"{results['publish']['seconds']:,.1f} s" if "publish" in results else "—", "", ""),
         ("Datasette table `?_search=` + default facets, p50 / p95", _ms(datasette.get("table_search")),
-         "p95 ≤ 500 ms", _mark(v["datasette_table_p95_ms"])),
+         "p95 ≤ 300 ms", _mark(v["datasette_table_p95_ms"])),
+        ("Datasette table, no filter, default facets, p50 / p95", _ms(datasette.get("table_plain")),
+         "p95 ≤ 300 ms", _mark(v["datasette_plain_p95_ms"])),
         ("Datasette `/-/search?q=`, p50 / p95", _ms(datasette.get("search_page")), "", ""),
         ("peak RSS of `testimony ingest`", _mb((ingest or {}).get("peak_rss_bytes")), "≤ 1 GB at 1,000,000",
          _mark(v["ingest_peak_rss_bytes"])),
@@ -381,6 +394,12 @@ def markdown(results: dict) -> str:
         lines.append(
             f"Datasette facets that ran out of time (facet_time_limit_ms) in {timed_out['checked']} checked "
             f"requests: {', '.join(f'{name} ({count})' for name, count in timed_out['facets'].items())}."
+        )
+    if datasette.get("facets_missing", {}).get("facets"):
+        missing = datasette["facets_missing"]
+        lines.append(
+            f"**Default facets missing from the table page** in {missing['checked']} checked requests: "
+            f"{', '.join(f'{name} ({count})' for name, count in missing['facets'].items())}."
         )
     if incremental.get("index_repaired"):
         lines.append(

@@ -268,6 +268,16 @@ class FacetTable:
                 else:
                     self.codes[name].append(code(name, value))
 
+    def having(self, docnums, name: str, label: str) -> list[int]:
+        """The documents whose facet `name` has the value `label` (one of its values, for a list facet)."""
+        code = next((c for c, shown in enumerate(self.labels[name]) if shown == label), None)
+        if code is None:
+            return []
+        codes = self.codes[name]
+        if name in self.multi:
+            return [d for d in docnums if code in codes[d]]
+        return [d for d in docnums if codes[d] == code]
+
     def count(self, docnums: list[int]) -> dict[str, dict[str, int]]:
         out = {}
         for name, codes in self.codes.items():
@@ -672,12 +682,15 @@ class Archive:
         docnums = self._matches(searcher, wq.And([q, filter_q]) if filter_q else q, stale, deadline)
         return [ids[d] for d in docnums], unindexed
 
-    def facet_counts(self, ids: list[str] | None = None) -> dict[str, dict[str, int]] | None:
-        """Each facet's counts over these testimonies (every one the archive holds, when None), from the
-        index's facet table: what the plugin shows on the testimonies table page instead of Datasette's
-        SQL (a DISTINCT over whole rows for each array column, which times out at archive scale). None
-        when the index does not cover the database as it is (a writer is between its two stores): then
-        the caller counts in SQL. Stale documents are left out, as every search leaves them out."""
+    def facet_counts(
+        self, ids: list[str] | None = None, having: dict[str, str] | None = None
+    ) -> dict[str, dict[str, int]] | None:
+        """Each facet's counts over these testimonies (every one the archive holds, when None) that have
+        each value in `having` (facet name -> value), from the index's facet table: what the plugin shows
+        on the testimonies table page instead of Datasette's SQL (a DISTINCT over whole rows for each array
+        column, which times out at archive scale). None when the index does not cover the database as it
+        is (a writer is between its two stores): then the caller counts in SQL. Stale documents are left
+        out, as every search leaves them out."""
         searcher = self.searcher()
         table = self.facet_table(searcher)
         with self.reading() as conn:
@@ -686,8 +699,12 @@ class Archive:
             return None
         live = self._live_docnums(searcher, table)
         if ids is None:
-            return table.count([d for d in live.values() if d not in stale])
-        return table.count([d for d in (live.get(i) for i in dict.fromkeys(ids)) if d is not None and d not in stale])
+            docnums = [d for d in live.values() if d not in stale]
+        else:
+            docnums = [d for d in (live.get(i) for i in dict.fromkeys(ids)) if d is not None and d not in stale]
+        for name, label in (having or {}).items():
+            docnums = table.having(docnums, name, label)
+        return table.count(docnums)
 
     def _live_docnums(self, searcher, table: FacetTable) -> dict[str, int]:
         """testimony id -> its live document, once per facet table (a deleted document's slot keeps its id)."""

@@ -55,15 +55,62 @@ def links_to(url: str) -> list:
     return sorted((k, v) for k, v in query if k not in ("_size", "id__notnull", "_search"))
 
 
-@pytest.mark.parametrize("search", ["", "_search=prison", "_search=Patime", "_search=zzznothing"])
-async def test_index_facets_equal_datasettes_sql_facets(datasette, search):
-    from_index = await table_json(datasette, search)
-    from_sql = await table_json(datasette, f"{search}&{KEEP_EVERY_ROW}")
+PAGES = [
+    "",
+    "_search=prison",
+    "_search=Patime",
+    "_search=zzznothing",
+    # What clicking facet values adds, alone, together and with a search.
+    "role=family",
+    "tags__arraycontains=Detention",
+    "statuses__arraycontains=died_in_detention&relationships__arraycontains=son",
+    "speaker_is_pseudonym=1&year=2025",
+    "speaker_is_pseudonym=0",
+    "publisher=Test+Rights+Group&language=en",
+    "_search=prison&role=family",
+    "role__exact=witness",
+    "year=2025&_sort=date&_facet_size=3",
+    "role=nobody",
+]
+
+
+@pytest.mark.parametrize("query", PAGES)
+async def test_index_facets_equal_datasettes_sql_facets(datasette, query):
+    assert facets.index_filters(FakeRequest(query)) is not None  # each of these is counted from the index
+    from_index = await table_json(datasette, query)
+    from_sql = await table_json(datasette, f"{query}&{KEEP_EVERY_ROW}")
     assert from_index["filtered_table_rows_count"] == from_sql["filtered_table_rows_count"]
     assert set(from_index["facet_results"]) == set(facets.COLUMNS)  # every default facet, none missing
     assert comparable(from_index) == comparable(from_sql)
-    if search != "_search=zzznothing":
+    if from_sql["filtered_table_rows_count"]:
         assert any(facet["results"] for facet in from_index["facet_results"].values())
+
+
+class FakeRequest:
+    """Only what index_filters reads: the query string's arguments."""
+
+    def __init__(self, query: str):
+        from datasette.utils import MultiParams
+
+        self.args = MultiParams(urllib.parse.parse_qs(query, keep_blank_values=True))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "_where=1",
+        "text__contains=prison",
+        "year__gt=2020",
+        "role=family&role=witness",
+        "role=",
+        "speaker_is_pseudonym=yes",
+        "tags=Detention",
+        "statuses__arraycontains=",
+        "_filter_column=role",
+    ],
+)
+def test_other_filters_are_counted_in_sql(query):
+    assert facets.index_filters(FakeRequest(query)) is None
 
 
 async def test_counts_come_from_the_index_when_they_can(datasette, monkeypatch):
@@ -85,11 +132,13 @@ async def test_counts_come_from_the_index_when_they_can(datasette, monkeypatch):
     monkeypatch.setattr(datasette_facets.ArrayFacet, "facet_results", breaking(1))
     for query in ("", "_search=prison", "_search=prison&_sort=date&_facet_size=3"):
         assert (await table_json(datasette, query))["facet_results"]
-    response = await datasette.client.get(f"/{DB}/testimonies.json?role=family")
-    assert response.status_code == 500  # the filtered page asked SQL
+    for query in ("role=family", "tags__arraycontains=Detention&_search=prison"):
+        assert (await table_json(datasette, query))["facet_results"]
+    response = await datasette.client.get(f"/{DB}/testimonies.json?text__contains=prison")
+    assert response.status_code == 500  # a filter the index cannot apply: the page asked SQL
 
 
-async def test_selecting_a_value_narrows_and_counts_in_sql(datasette, archive):
+async def test_selecting_a_value_narrows_the_rows_and_the_counts(datasette, archive):
     data = await table_json(datasette, "")
     tag = data["facet_results"]["tags"]["results"][0]
     body = await table_json(datasette, urllib.parse.urlsplit(tag["toggle_url"]).query)

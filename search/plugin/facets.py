@@ -3,12 +3,14 @@
 Datasette counts an array column (`statuses`, `relationships`, `tags`) with a DISTINCT over whole rows;
 at archive scale that runs past its time limit, and the facet is dropped from the page. metadata.yml
 asks for these facets as type `index` (`- index: tags`), and `IndexFacet` counts them from the index's
-facet table (`search.api.Archive.facet_counts`) whenever the rows the page shows are all the archive
-holds or exactly what `?_search=` matched. With any other filter (`?role=family`, `_where`...), or
-while the index does not cover the database, it hands each facet to Datasette's own column or array
-facet: the same SQL, the same answers. Either way a page's facets have Datasette's shape (links,
-"selected", truncation), so the table page and its JSON read them as before; a facet whose SQL runs
-out of time is listed in `facets_timed_out`, which the page shows, never silently left out.
+facet table (`search.api.Archive.facet_counts`) whenever the page's rows are what the index can tell:
+all the archive holds, what `?_search=` matched, narrowed by facet values (`?role=family`,
+`?tags__arraycontains=Detention`: what clicking a facet's value adds). With any other filter (`_where`,
+`text__contains=`, `year__gt=`...), or while the index does not cover the database, it hands each facet
+to Datasette's own column or array facet: the same SQL, the same answers. Either way a page's facets
+have Datasette's shape (links, "selected", truncation), so the table page and its JSON read them as
+before; a facet whose SQL runs out of time is listed in `facets_timed_out`, which the page shows,
+never silently left out.
 """
 
 import json
@@ -37,9 +39,29 @@ VALUE = {"year": int, "speaker_is_pseudonym": lambda label: {"yes": 1, "no": 0}[
 NARROWING = ("_where", "_through")
 
 
-def narrows_rows(request) -> bool:
-    """Whether the page's rows are narrowed by anything but `?_search=`: a column filter or a `_where`."""
-    return any(not key.startswith("_") or key in NARROWING or key.startswith("_filter_") for key in request.args)
+def index_filters(request) -> dict[str, str] | None:
+    """The page's filters as the index can apply them (index facet -> value): each a facet column equal to
+    one value (`role=family`, `year=2024`, `speaker_is_pseudonym=1`) or a list column holding one
+    (`tags__arraycontains=Detention`), what clicking a facet's value adds. None when any filter is another
+    kind (`_where`, `text__contains=`, `year__gt=`, a column given twice...): then SQL counts."""
+    found = {}
+    for key in request.args:
+        if key.startswith("_") and key not in NARROWING and not key.startswith("_filter_"):
+            continue  # Datasette's options, and `_search` (applied through its ids)
+        values = request.args.getlist(key)
+        column, _, lookup = key.partition("__")
+        if column not in COLUMNS or len(values) != 1 or not values[0]:
+            return None
+        facet, is_array = COLUMNS[column]
+        if lookup not in (("arraycontains",) if is_array else ("", "exact")):
+            return None
+        value = values[0]
+        if column == "speaker_is_pseudonym":
+            if value not in ("0", "1"):
+                return None
+            value = "yes" if value == "1" else "no"
+        found[facet] = value
+    return found
 
 
 def sql_facet(kind, column: str, source: str):
@@ -85,35 +107,39 @@ class IndexFacet(Facet):
 
     async def index_counts(self) -> dict | None:
         """Counts from the index when the page shows every row or the search's rows, else None."""
-        if self.table != TABLE or narrows_rows(self.request):
+        having = index_filters(self.request) if self.table == TABLE else None
+        if having is None:
             return None
         searched = self.params.get(store.SEARCH_FILTER_PARAM) if isinstance(self.params, dict) else None
         if self.request.args.get("_search", "").strip() and searched is None:
             return None  # the search failed or was refused: the page says why, SQL counts its (no) rows
         ids = json.loads(searched) if searched is not None else None
         try:
-            return await run_search(self.ds, self.database, "facet_counts", ids)
+            return await run_search(self.ds, self.database, "facet_counts", ids, having)
         except (FileNotFoundError, search_api.SearchBusy, search_api.SearchError):
             return None
 
     def shaped(self, column: str, source: str, counts: dict[str, int]) -> dict:
-        """One facet as Datasette's ColumnFacet or ArrayFacet gives it (no value can be selected here: a
-        selected value is a column filter, and then SQL counts)."""
+        """One facet as Datasette's ColumnFacet or ArrayFacet gives it: each value with its count and the
+        link that adds it to the page's filters (or takes it away, when the page is filtered by it)."""
         is_array = COLUMNS[column][1]
         size = self.get_facet_size()
         convert = VALUE.get(column, str)
         key = f"{column}__arraycontains" if is_array else column
+        pairs = self.get_querystring_pairs()
         values = []
         for label, count in list(counts.items())[:size]:
             value = convert(label)
-            path = path_with_added_args(self.request, {key: value})
+            selected = (key, str(value)) in pairs
+            change = path_with_removed_args if selected else path_with_added_args
+            path = change(self.request, {key: str(value) if selected else value})
             values.append(
                 {
                     "value": value,
                     "label": value,
                     "count": count,
                     "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
-                    "selected": False,
+                    "selected": selected,
                 }
             )
         return {
