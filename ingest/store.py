@@ -1405,6 +1405,17 @@ SEARCH_FILTER = "id in (select value from json_each(:_testimony_search_ids))"
 SEARCH_FILTER_PARAM = "_testimony_search_ids"
 
 
+def array_facet_sql(rows_sql: str, column: str, limit: int) -> str:
+    """A list column's facet over the testimonies a page's query (`rows_sql`, Datasette's) selects: each
+    value with how many testimonies hold it. Datasette's own array facet joins every value back to its
+    whole row for a DISTINCT, which runs out of time at archive scale; counting distinct ids is the same
+    answer for a fraction of the work."""
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"""select j.value as value, count(distinct rows.id) as count
+        from ({rows_sql}) as rows, json_each(rows.{quoted}) j
+        group by j.value order by count desc, value limit {int(limit)}"""
+
+
 def citation(conn, testimony_id: str) -> Citation | None:
     return citations(conn, [testimony_id]).get(testimony_id)
 

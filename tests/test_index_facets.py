@@ -1,6 +1,7 @@
 """The testimonies table's default facets, counted from the search index (search.plugin.facets), are the
 ones Datasette's SQL gives for the same rows: values, counts, order and links. Compared on a real public
-archive through Datasette's ASGI client; SQL is forced by a filter that keeps every row (`id__notnull`)."""
+archive through Datasette's ASGI client; SQL is forced by a filter that keeps every row (`id__notnull`),
+and Datasette's own array facets are asked for beside the plugin's SQL for list columns."""
 
 import shutil
 import sqlite3
@@ -14,6 +15,8 @@ from .conftest import fixture, published_sample, rows
 
 DB = "facets"
 KEEP_EVERY_ROW = "id__notnull=1"
+ARRAYS = [column for column, (_, is_array) in facets.COLUMNS.items() if is_array]
+DATASETTES_ARRAYS = "&".join(f"_facet_array={column}" for column in ARRAYS)
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +37,11 @@ async def table_json(datasette, query: str) -> dict:
     return response.json()
 
 
-def comparable(data: dict) -> dict:
-    """Each facet's values and counts in order, its type and truncation; the links without the query."""
+def comparable(data: dict, hideable: bool = False) -> dict:
+    """Each facet's values and counts in order, its type and truncation; the links without the query. The
+    metadata's facets (not hideable), or the ones the query asked for (`_facet_array=`: hideable)."""
     return {
-        name: (
+        facet["name"]: (
             facet["type"],
             facet["truncated"],
             [
@@ -45,14 +49,15 @@ def comparable(data: dict) -> dict:
                 for item in facet["results"]
             ],
         )
-        for name, facet in data["facet_results"].items()
+        for facet in data["facet_results"].values()
+        if facet["hideable"] == hideable
     }
 
 
 def links_to(url: str) -> list:
     """What a facet value's link adds: its filter (the page's own query left aside)."""
     query = urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)
-    return sorted((k, v) for k, v in query if k not in ("_size", "id__notnull", "_search"))
+    return sorted((k, v) for k, v in query if k not in ("_size", "id__notnull", "_search", "_facet_array"))
 
 
 PAGES = [
@@ -78,10 +83,13 @@ PAGES = [
 async def test_index_facets_equal_datasettes_sql_facets(datasette, query):
     assert facets.index_filters(FakeRequest(query)) is not None  # each of these is counted from the index
     from_index = await table_json(datasette, query)
-    from_sql = await table_json(datasette, f"{query}&{KEEP_EVERY_ROW}")
+    from_sql = await table_json(datasette, f"{query}&{KEEP_EVERY_ROW}&{DATASETTES_ARRAYS}")
     assert from_index["filtered_table_rows_count"] == from_sql["filtered_table_rows_count"]
     assert set(from_index["facet_results"]) == set(facets.COLUMNS)  # every default facet, none missing
-    assert comparable(from_index) == comparable(from_sql)
+    assert comparable(from_index) == comparable(from_sql)  # the plugin's SQL
+    datasettes = comparable(from_sql, hideable=True)  # Datasette's own array facets
+    assert set(datasettes) == set(ARRAYS)
+    assert {name: comparable(from_index)[name] for name in ARRAYS} == datasettes
     if from_sql["filtered_table_rows_count"]:
         assert any(facet["results"] for facet in from_index["facet_results"].values())
 
@@ -167,3 +175,14 @@ async def test_a_lagging_index_falls_back_to_sql(tmp_path, archive):
     roles = {item["value"]: item["count"] for item in data["facet_results"]["role"]["results"]}
     assert roles == {r["role"]: r["n"] for r in rows(copy, "select role, count(*) n from testimonies group by role")}
     assert roles["official"] >= 1
+
+
+@pytest.mark.parametrize("query", ["text__contains=prison", "year__gte=2024&_search=camp", "_where=length(text)>200"])
+async def test_list_facets_counted_in_sql_equal_datasettes(datasette, query):
+    """Pages the index cannot count: the plugin's SQL for list columns gives Datasette's array facets."""
+    assert facets.index_filters(FakeRequest(query)) is None
+    data = await table_json(datasette, f"{query}&{DATASETTES_ARRAYS}")
+    ours, datasettes = comparable(data), comparable(data, hideable=True)
+    assert set(ours) == set(facets.COLUMNS) and set(datasettes) == set(ARRAYS)
+    assert {name: ours[name] for name in ARRAYS} == datasettes
+    assert any(ours[name][2] for name in ARRAYS)
