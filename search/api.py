@@ -738,11 +738,13 @@ class Archive:
         sortedby = {"sortedby": "date", "reverse": True} if by_date else {}
         with self.reading() as conn:
             stale, unindexed = self.stale_docs(searcher, conn)
-            # The facets count every match, found without scoring; the page is ranked with Whoosh's top-N
-            # shortcuts. Both leave out what SQLite does not hold as the index has it.
-            docnums = self._matches(searcher, wq.And([q, filter_q]) if filter_q else q, stale, deadline)
+            # One pass: every match scored (or sorted) once, less what SQLite does not hold as the index has
+            # it. The total, the facets and the page all come from it, and the ranking is exact: Whoosh's
+            # top-N shortcut (block-quality skipping) put a lower-scoring hit first in 4 of 94 benchmark
+            # queries, and a second, unscored pass for the facets cost more than scoring everything.
+            results = self._ranked(searcher, q, None, filter_q, stale, sortedby, deadline)
+            docnums = [docnum for _, docnum in results.top_n]
             page = min(page, max(1, -(-len(docnums) // page_size)))  # past the end: the last page
-            results = self._ranked(searcher, q, page * page_size, filter_q, stale, sortedby, deadline)
             facets = self.facet_table(searcher).count(docnums)
             page_hits = results[(page - 1) * page_size : page * page_size]
             rows = store.testimonies(conn, [hit["id"] for hit in page_hits])
@@ -777,8 +779,9 @@ class Archive:
                 found.append(docnum)
         return found
 
-    def _ranked(self, searcher, q, limit: int, filter_q, stale: set[int], sortedby: dict, deadline: float):
-        """The top `limit` hits (ranked, or sorted by date), honouring the filter and the stale mask."""
+    def _ranked(self, searcher, q, limit: int | None, filter_q, stale: set[int], sortedby: dict, deadline: float):
+        """The top `limit` hits (every one, when None), ranked or sorted by date, honouring the filter and
+        the stale mask."""
         collector = _InTime(searcher.collector(limit=limit, **sortedby), filter_q, stale, deadline)
         try:
             searcher.search_with_collector(q, collector)
