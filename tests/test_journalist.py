@@ -87,10 +87,18 @@ def test_search_read_follow_cite_download(context, tmp_path):
     assert page.locator("h1").inner_text() == name
     assert page.locator("p.note", has_text="is a pseudonym").count() == 1
     assert page.locator(f"a[href='{testimony_url.removeprefix(context_base(page))}']").count() >= 1
-    shoot(page, "person")
+    shoot(page, "person-pseudonym")
 
-    # Back, and on to the source: the testimony is one of its testimonies, in order.
-    page.go_back()
+    # A real name: what happened to him over time, and how else the archive spells his name.
+    page.goto("/public/people?name=Mamatjan+Tursun")
+    page.locator("td.col-id a").first.click()
+    page.wait_for_selector("ol.timeline")
+    assert page.locator("ol.timeline li").count() >= 1
+    assert "Memetjan Tursun" in page.locator("text=Also written in the archive as").inner_text()
+    shoot(page, "person")
+    page.goto(testimony_url)
+
+    # On to the source: the testimony is one of its testimonies, in order.
     page.click("dl.facts >> text=Source >> xpath=following-sibling::dd[1]/a >> nth=0")
     page.wait_for_selector("h2#source-testimonies")
     listed = page.locator("ul.entries li > a").evaluate_all("links => links.map(a => a.href)")
