@@ -82,6 +82,13 @@ def person_key(name: str) -> tuple[str, ...]:
     return tuple(sorted(variant_key(word) or fold_text(word) for word in words(name)))
 
 
+def person_keys(name: str) -> set[tuple[str, ...]]:
+    """Every form a taken-down real name is recognised by: as search spells its variants (`person_key`),
+    and with only case, accents, scripts and word order folded, which the variant rules can set apart
+    (they spell Turkish ş as sh: `Şükür` is shukur to them, `Sukur` sukur; folded, both are sukur)."""
+    return {person_key(name), tuple(sorted(fold_text(word) for word in words(name)))}
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     testimony_id: str
@@ -167,7 +174,12 @@ class Matcher:
     def __post_init__(self):
         self.by_id = {t.testimony_id: t for t in self.takedowns if t.testimony_id}
         self.by_person = {t.person_id: t for t in self.takedowns if t.person_id}
-        self.by_person_key = {t.person_key: t for t in self.takedowns if t.person_key}
+        self.by_person_key: dict[tuple[str, ...], Takedown] = {}
+        for takedown in self.takedowns:
+            if takedown.person_key:  # a real name: its stored key, and every form of the name it was given
+                shown = person_keys(takedown.person_display) if takedown.person_display else set()
+                for key in {takedown.person_key} | shown:
+                    self.by_person_key.setdefault(key, takedown)
         self.fingerprinted = [t for t in self.takedowns if t.fingerprint]
         # Which fingerprints hold a given sampled hash: a text is compared only with those it shares one with.
         self.by_hash: dict[int, list[Takedown]] = {}
@@ -194,7 +206,7 @@ class Matcher:
             takedown = self.by_person.get(person_id)
             # A taken-down real name is withheld in any spelling search takes for it, also starred.
             if takedown is None and self.by_person_key:
-                takedown = self.by_person_key.get(person_key(name))
+                takedown = next((self.by_person_key[k] for k in person_keys(name) if k in self.by_person_key), None)
             if takedown and not self._cleared(testimony_id, takedown):
                 return takedown, takedown.describe()
         if not self.fingerprinted or text is None:
