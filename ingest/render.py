@@ -123,7 +123,7 @@ def results(result, as_json: bool) -> None:
     first = (result.page - 1) * result.page_size + 1
     out.print(
         Text(
-            f"{result.total} testimon{'y' if result.total == 1 else 'ies'} match {result.query!r} "
+            f"{result.total} testimon{'y matches' if result.total == 1 else 'ies match'} {result.query!r} "
             f"(showing {first}-{first + len(result.hits) - 1}, page {result.page} of {result.pages}, "
             f"{result.took_ms:.0f} ms)",
             style="bold",
