@@ -38,6 +38,7 @@ from testimony_archive.ingest.vocabulary import (  # noqa: F401 - display_name i
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit
+from whoosh.matching import WrappingMatcher
 from whoosh.qparser import syntax
 from whoosh.qparser.common import attach
 from whoosh.util.times import datetime_to_long, long_to_datetime
@@ -50,6 +51,7 @@ READ_WAIT = 5.0  # seconds a search waits for a writer's lock on the database be
 # A rebuilt index is swapped in by two renames; a search in between finds no folder and waits this long.
 SWAP_ATTEMPTS, SWAP_WAIT = 5, 0.02
 MAX_PAGE_SIZE = 100
+CLOCK_EVERY = 64  # posting-list steps of a phrase between two readings of the clock
 SORTS = ("relevance", "date")
 
 # field:value names a researcher may type, and the index fields they search.
@@ -501,6 +503,75 @@ def _name_field_alias(text: str) -> str:
     return re.sub(r"(?:(?<=^)|(?<=[\s(]))name:(\"[^\"]*\"|[^\s()]+)", r"(speaker:\1 OR subject:\1)", text)
 
 
+class _Deadline(WrappingMatcher):
+    """A posting list that reads the search's clock as it moves on (every CLOCK_EVERY steps)."""
+
+    def __init__(self, child, deadline: float, boost=1.0):
+        super().__init__(child, boost=boost)
+        self.deadline = deadline
+        self.steps = 0
+
+    def copy(self):
+        return self.__class__(self.child.copy(), self.deadline, self.boost)
+
+    def _replacement(self, newchild):
+        return self.__class__(newchild, self.deadline, self.boost)
+
+    def _tick(self):
+        self.steps += 1
+        if not self.steps % CLOCK_EVERY and time.monotonic() > self.deadline:
+            raise TimeLimit
+
+    def next(self):
+        self._tick()
+        return self.child.next()
+
+    def skip_to(self, id):
+        self._tick()
+        return self.child.skip_to(id)
+
+
+class _Clocked:
+    """A searcher whose posting lists read the clock (`_Deadline`), for a phrase's matcher."""
+
+    def __init__(self, searcher, deadline: float):
+        self._searcher, self._deadline = searcher, deadline
+
+    def __getattr__(self, name):
+        return getattr(self._searcher, name)
+
+    def postings(self, *args, **kwargs):
+        return _Deadline(self._searcher.postings(*args, **kwargs), self._deadline)
+
+
+class _TimedPhrase(wq.Phrase):
+    """A phrase that stops at the search's deadline. Whoosh checks a phrase's positions inside its matcher,
+    going from document to document until one holds the words in order: `"the the the the"` walks every
+    document holding "the" before it yields anything, so the collectors' clock (read between matches)
+    is never read. Its term matchers here read the clock as they move (Whoosh's Term.matcher gets them
+    from `searcher.postings`, which `_Clocked` wraps; tests/test_query_budget.py holds Whoosh to it)."""
+
+    deadline = float("inf")
+
+    def matcher(self, searcher, context=None):
+        return super().matcher(_Clocked(searcher, self.deadline), context)
+
+
+def _clocked(q, deadline: float):
+    """The query with each phrase made a `_TimedPhrase` that stops at `deadline`."""
+
+    def timed(node):
+        if type(node) is not wq.Phrase:
+            return node
+        phrase = _TimedPhrase(
+            node.fieldname, node.words, slop=node.slop, boost=node.boost, char_ranges=node.char_ranges
+        )
+        phrase.deadline = deadline
+        return phrase
+
+    return q.accept(timed)
+
+
 class _InTime(FilterCollector):
     """Whoosh's FilterCollector (a filter query and a mask of document numbers) that also stops at a
     deadline. Whoosh's TimeLimitCollector cannot be wrapped around a FilterCollector: it collects from the
@@ -772,11 +843,14 @@ class Archive:
     def _matches(self, searcher, q, stale: set[int], deadline: float) -> list[int]:
         """Every matching document (unranked), less the stale ones, within the time limit."""
         found = []
-        for count, docnum in enumerate(searcher.docs_for_query(q)):
-            if not count % 256 and time.monotonic() > deadline:
-                raise self._timed_out()
-            if docnum not in stale:
-                found.append(docnum)
+        try:
+            for count, docnum in enumerate(searcher.docs_for_query(_clocked(q, deadline))):
+                if not count % 256 and time.monotonic() > deadline:
+                    raise TimeLimit
+                if docnum not in stale:
+                    found.append(docnum)
+        except TimeLimit:
+            raise self._timed_out() from None
         return found
 
     def _ranked(self, searcher, q, limit: int | None, filter_q, stale: set[int], sortedby: dict, deadline: float):
@@ -784,7 +858,7 @@ class Archive:
         the stale mask."""
         collector = _InTime(searcher.collector(limit=limit, **sortedby), filter_q, stale, deadline)
         try:
-            searcher.search_with_collector(q, collector)
+            searcher.search_with_collector(_clocked(q, deadline), collector)
         except TimeLimit:
             raise self._timed_out() from None
         return collector.results()

@@ -60,3 +60,31 @@ def test_the_first_hit_is_the_best_match(archive):
         shortcut_wrong += shortcut[0].score < best - 1e-9
     assert checked > 100
     assert shortcut_wrong >= 1  # the positive control: the shortcut really is wrong here
+
+
+def test_a_phrase_of_one_common_word_stops_at_the_time_limit(archive, monkeypatch):
+    """`"the the the the"` walks every document holding "the" inside Whoosh's phrase matcher, where the
+    collectors' clock is never read; the archive's phrases read it as they move (search.api._TimedPhrase)."""
+    import time
+
+    from testimony_archive.search import api
+
+    limited = Archive(archive.db_path, budget=api.Budget(time_limit=0.005))
+    phrase = '"the the the the"'
+    ordinary = archive.search('"was detained"', page_size=100)
+    assert ordinary.total > 0
+    try:
+        started = time.monotonic()
+        with pytest.raises(api.SearchTimeout):
+            limited.search(phrase)
+        assert time.monotonic() - started < 1.0
+        # The positive control: without the clocked phrase, nothing stops it (it runs to its empty end).
+        monkeypatch.setattr(api, "_clocked", lambda q, deadline: q)
+        started = time.monotonic()
+        assert limited.search(phrase).total == 0
+        assert time.monotonic() - started > 0.005
+        # ... and a clocked phrase finds what the plain one finds, in the same order.
+        plain = archive.search('"was detained"', page_size=100)
+        assert (plain.total, [h["id"] for h in plain.hits]) == (ordinary.total, [h["id"] for h in ordinary.hits])
+    finally:
+        limited.close()
