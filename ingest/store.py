@@ -1448,7 +1448,12 @@ def person(conn, person_id: str) -> Name | None:
 
 def people_have_display_name(conn) -> bool:
     """Whether `people` has the display_name column (schema 5 and later), Datasette's label for a person."""
-    return any(row[1] == "display_name" for row in conn.execute("pragma table_info(people)"))
+    return has_column(conn, "people", "display_name")
+
+
+def has_column(conn, table: str, column: str) -> bool:
+    """Whether `table` has `column` (an archive an older version published lacks the newer ones)."""
+    return any(row[1] == column for row in conn.execute("select * from pragma_table_info(?)", [table]))
 
 
 @contextmanager
@@ -1689,7 +1694,7 @@ def person_page(conn, person_id: str) -> PersonPage | None:
         return None
     spellings = ()
     key = name_key(person.name, person.is_pseudonym, person.id)
-    if key and any(row[1] == "name_key" for row in conn.execute("pragma table_info(people)")):
+    if key and has_column(conn, "people", "name_key"):
         spellings = tuple(
             Person(name, False, id_)
             for id_, name in conn.execute(

@@ -15,6 +15,7 @@ from testimony_archive.ingest import store
 from testimony_archive.search.serve import make_datasette
 
 from .conftest import fixture, published_sample, rows
+from .test_datasette import get
 
 DB = "reading"
 MARKER = 'title="Pseudonym: the name was changed to protect the person">*</abbr>'
@@ -30,12 +31,6 @@ def archive(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def datasette(archive):
     return make_datasette(archive)
-
-
-async def get(datasette, url, status=200):
-    response = await datasette.client.get(url)
-    assert response.status_code == status, (url, response.status_code, response.text[:300])
-    return response
 
 
 def reading(html: str) -> str:
@@ -349,7 +344,6 @@ source:
   publisher: Keyed Test Group
   published: 2024-02
   url: https://example.org/keyed
-tags: []
 testimonies:
   - speaker: {name: Ali Vali, key: ali-vali-teacher}
     role: survivor
@@ -379,7 +373,7 @@ testimonies:
 def keyed(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("keyed")
     source = folder / "keyed.yml"
-    source.write_text(KEYED.replace("tags: []\n", ""), encoding="utf-8")
+    source.write_text(KEYED, encoding="utf-8")
     return published_sample(tmp_path_factory, source, name=DB)
 
 

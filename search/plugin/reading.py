@@ -13,13 +13,13 @@ in the archive being served, whatever its file is called. Citations and exports 
 (`store.ARCHIVE_PATH`). `/-/testimony/<id>.bib` (`.ris`, `.csl.json`) downloads one testimony's citation.
 """
 
-import datetime
 import urllib.parse
 
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 from testimony_archive.ingest import store
+from testimony_archive.ingest.vocabulary import now
 
 from .. import citations
 from .cells import ask, pseudonym_name
@@ -74,10 +74,6 @@ def permalink(datasette, request, kind: str, item_id: str) -> str:
     return datasette.absolute_url(request, path)
 
 
-def today() -> str:
-    return datetime.datetime.now(datetime.UTC).date().isoformat()
-
-
 class Links:
     """The links a reading page holds, into the archive being served."""
 
@@ -127,7 +123,8 @@ def mention(links: Links, found: store.Mention) -> dict:
 
 
 def cite(datasette, request, citation: store.Citation) -> citations.Reference:
-    return citations.Reference.of(citation, permalink(datasette, request, "testimony", citation.id), today())
+    accessed = now()[:10]  # the day the reader retrieved it (the archive's clock, UTC)
+    return citations.Reference.of(citation, permalink(datasette, request, "testimony", citation.id), accessed)
 
 
 def testimony_vars(datasette, request, links: Links, page: store.TestimonyPage) -> dict:
