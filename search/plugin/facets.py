@@ -37,7 +37,7 @@ COLUMNS = {
     "speaker_is_pseudonym": ("pseudonym", False),
 }
 VALUE = {"year": int, "speaker_is_pseudonym": lambda label: {"yes": 1, "no": 0}[label]}
-# Query-string keys that do not narrow the rows (Datasette's `_` options, and the search itself).
+# Datasette's `_` query-string keys that narrow the rows (the others are options, or the search itself).
 NARROWING = ("_where", "_through")
 
 
@@ -66,10 +66,10 @@ def index_filters(request) -> dict[str, str] | None:
     return found
 
 
-def sql_facet(kind, column: str, source: str):
-    """Datasette's own facet of `kind` (ColumnFacet, ArrayFacet) for one column, as configured here."""
+def column_facet(column: str, source: str):
+    """Datasette's own column facet for one column, as configured here."""
 
-    class One(kind):
+    class One(ColumnFacet):
         def get_configs(self):
             return [{"source": source, "config": {"simple": column}}]
 
@@ -97,7 +97,7 @@ class IndexFacet(Facet):
                 except QueryInterrupted:
                     timed_out.append(column)
                 continue
-            facet = sql_facet(ColumnFacet, column, source)(
+            facet = column_facet(column, source)(
                 self.ds,
                 self.request,
                 self.database,

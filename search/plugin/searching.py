@@ -59,22 +59,22 @@ def holds_testimonies(path) -> bool:
     return found
 
 
+def table_permissions(database_name: str, table: str) -> list:
+    """What Datasette asks before it shows a table: the table, its database, the instance."""
+    return [("view-table", (database_name, table)), ("view-database", database_name), "view-instance"]
+
+
 async def check_permissions(datasette, request, database_name: str | None, table: str = TABLE) -> None:
     """A custom route is not covered by Datasette's permission checks: make the same ones its table gets."""
     if database_name is None:
         await datasette.ensure_permissions(request.actor, ["view-instance"])
         return
-    await datasette.ensure_permissions(
-        request.actor, [("view-table", (database_name, table)), ("view-database", database_name), "view-instance"]
-    )
+    await datasette.ensure_permissions(request.actor, table_permissions(database_name, table))
 
 
 async def may_see(datasette, request, database_name: str, table: str = TABLE) -> bool:
     """Whether this request's actor may see `table` (what a page showing its rows must ask first)."""
-    visible, _ = await datasette.check_visibility(
-        request.actor,
-        permissions=[("view-table", (database_name, table)), ("view-database", database_name), "view-instance"],
-    )
+    visible, _ = await datasette.check_visibility(request.actor, permissions=table_permissions(database_name, table))
     return visible
 
 
