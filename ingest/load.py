@@ -36,6 +36,8 @@ from .source import (
 from .spreadsheet import csv_sources
 
 SUFFIXES = SOURCE_SUFFIXES | {".csv"}
+# A run whose files add up to this many bytes is a bulk load (`is_bulk`).
+BULK_BYTES = search_index.BULK_DOCUMENTS * 1024
 # Each file's outcome and each run's totals, for an archivist's audit trail (`testimony --log FILE`).
 log = logging.getLogger(__name__)
 
@@ -272,6 +274,7 @@ def ingest_paths(
     folder that lead outside it (see `find_source_files`)."""
     started = vocabulary.now()
     key = key or load_key()
+    paths = list(paths)
     # The locks are taken first: a second ingest (or a takedown, a publish) waits here, then fails, before
     # anything is written; the takedowns are read under them, so none can land unseen during the run.
     with store.writing(store.database_path(db), lock_timeout):
@@ -279,7 +282,8 @@ def ingest_paths(
         repaired = 0
         if not search_index.current(index_dir) and store.generation(db):
             repaired = search_index.rebuild(db, index_dir, timeout=lock_timeout)
-        with search_index.Updater(db, index_dir, lock_timeout) as updater:
+        bulk = is_bulk(paths, follow_symlinks)
+        with search_index.Updater(db, index_dir, lock_timeout, bulk=bulk) as updater:
             matcher = store.takedown_matcher(db, key)
             repaired += updater.catch_up()
             write = functools.partial(_write_one, db, matcher, key, updater)
@@ -294,6 +298,21 @@ def ingest_paths(
         *(summary[k] for k in ("files", "inserted", "updated", "unchanged", "removed", "withheld", "failed")),
     )
     return report
+
+
+def is_bulk(paths: list[Path], follow_symlinks: bool = False) -> bool:
+    """Whether a run brings enough to index that the multiprocess writer pays: its source files add up to
+    BULK_BYTES (a testimony is about a kilobyte of source file), counted until they do."""
+    total = 0
+    for found in find_source_files(paths, follow_symlinks=follow_symlinks):
+        if isinstance(found, Path):
+            try:
+                total += found.stat().st_size
+            except OSError:
+                continue  # the reading step reports it
+            if total >= BULK_BYTES:
+                return True
+    return False
 
 
 def reindex(db: sqlite_utils.Database, db_path: Path, index_dir: Path, progress=None) -> int:

@@ -20,6 +20,7 @@ import stat
 from functools import cache
 from pathlib import Path
 
+import fastjsonschema
 import yaml
 from jsonschema import Draft202012Validator
 
@@ -338,6 +339,24 @@ def schema() -> dict:
 @cache
 def validator():
     return Draft202012Validator(schema())
+
+
+@cache
+def fast_validator():
+    """The schema compiled to Python by fastjsonschema: about fifteen times jsonschema's speed on a valid file,
+    which is most files. It only ever answers yes: a file it refuses (or cannot check) is checked again by
+    `validator()`, whose verdict and error message are the ones that count. tests/test_fast_schema.py holds
+    the two to the same verdicts on every sample file and thousands of mutations of them."""
+    return fastjsonschema.compile(schema(), use_default=False, use_formats=False)
+
+
+def schema_valid(document) -> bool:
+    """Whether the fast validator accepts `document` (a no proves nothing: see `fast_validator`)."""
+    try:
+        fast_validator()(document)
+    except Exception:  # noqa: BLE001 - JsonSchemaException, or a value it cannot compare: jsonschema decides
+        return False
+    return True
 
 
 # What a file may be instead of a regular file; each is refused before it is opened (a FIFO would block).
@@ -677,6 +696,8 @@ def validate_document(path: Path, document) -> dict:
     problems = draft_problems(document)
     if problems:
         raise UnresolvedDraft(path, problems)
+    if schema_valid(document):
+        return document
     errors = sorted(validator().iter_errors(document), key=_position)
     if errors:
         error = _deepest(errors[0])

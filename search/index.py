@@ -38,6 +38,7 @@ from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.writing import LockError
 
 from .names import fold, variant_key, words
+from .writing import BULK_DOCUMENTS, new_writer
 
 INDEX_NAME = "testimonies"
 GENERATION_FILE = "GENERATION"
@@ -211,11 +212,13 @@ def open_index(index_dir: Path):
 
 
 @contextmanager
-def writer(index_dir: Path, timeout: float = LOCK_TIMEOUT, **options):
-    """A Whoosh writer that commits on success and cancels on any error, waiting `timeout` for the lock."""
+def writer(index_dir: Path, timeout: float = LOCK_TIMEOUT, bulk: bool = False, **options):
+    """A Whoosh writer that commits on success and cancels on any error, waiting `timeout` for the lock.
+
+    `bulk`: many documents are coming; use the multiprocess writer (`search.writing.BulkWriter`)."""
     ix = open_or_create(index_dir)
     try:
-        w = ix.writer(timeout=timeout, **options)
+        w = new_writer(ix, bulk=bulk, timeout=timeout, **options)
     except LockError:
         raise IndexBusy(index_dir, timeout) from None
     try:
@@ -355,17 +358,19 @@ def document(testimony: store.Testimony) -> dict:
 class Updater:
     """Hold the index's write lock for a whole run and apply the testimonies the run changed.
 
+    `bulk`: the run brings many testimonies (see `search.writing.BulkWriter`).
+
     Taking the lock first means a second ingest waits (then fails clearly) before it writes anything.
     On a clean exit the index is committed and stamped with the database's generation; on an error it
     is cancelled, and the next `catch_up` repairs whatever SQLite committed meanwhile.
     """
 
-    def __init__(self, db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT):
-        self.db, self.index_dir, self.timeout = db, Path(index_dir), timeout
+    def __init__(self, db: sqlite_utils.Database, index_dir: Path, timeout: float = LOCK_TIMEOUT, bulk: bool = False):
+        self.db, self.index_dir, self.timeout, self.bulk = db, Path(index_dir), timeout, bulk
         self.generation = None  # the database generation the index reflects once this writer commits
 
     def __enter__(self):
-        self._writer = writer(self.index_dir, self.timeout)
+        self._writer = writer(self.index_dir, self.timeout, bulk=self.bulk)
         self.w = self._writer.__enter__()
         self.generation = store.generation(self.db)
         return self
@@ -492,9 +497,10 @@ def build(db: sqlite_utils.Database, build_dir: Path, progress=None) -> int:
     """Index every testimony of `db` into the empty folder `build_dir`, stamped with the generation read
     before the first row (a change made meanwhile leaves the stamp behind: masked, then repaired)."""
     generation = store.generation(db)
+    ids = store.testimony_ids(db)
     count = 0
-    with writer(build_dir) as w:
-        for doc in documents(db):
+    with writer(build_dir, bulk=len(ids) >= BULK_DOCUMENTS) as w:
+        for doc in documents(db, ids):
             w.add_document(**doc)
             count += 1
             if progress:
