@@ -1,6 +1,7 @@
 """The whole benchmark in one command, on one corpus, in one run:
 
-    python -m bench.run --testimonies 100000 [--seed 1] [--work DIR] [--skip-datasette]
+    python -m bench.run --testimonies 100000 [--seed 1] [--work DIR] [--skip-datasette] [--skip-naive]
+        [--skip-takedown]
 
 1. writes (or reuses) a synthetic corpus (`bench.generate`) under `--work` (default `bench/corpus/`);
 2. times `testimony ingest CORPUS --db X` as a real process, with its peak memory;
@@ -10,8 +11,9 @@
 5. publishes the public archive (`testimony publish`: public records only, as a public server must
    serve), serves it with `testimony serve` and times the testimonies table with `?_search=` and its
    default facets, and `/-/search`, over loopback HTTP;
-6. times the ingest of one more 20-testimony file into the built archive (last, so that the searches
-   above ran on exactly the records the peers hold);
+6. times the ingest of one more 20-testimony file into the built archive (after the searches, so that
+   they ran on exactly the records the peers hold);
+7. times `testimony takedown` of one testimony, which reaches the published copy too;
 
 then prints a Markdown table (the targets beside the measures) and writes `bench/results/<size>.json`.
 The targets are set for 100,000 testimonies (peak memory: for 1,000,000); at other sizes the verdicts
@@ -43,14 +45,17 @@ DEFAULT_FACETS = tuple(TABLE_FACETS)
 TARGET_SIZE = 100_000
 RSS_TARGET_SIZE = 1_000_000
 # (key, human description, limit): a measure meets its target when it is at most the limit.
+# The scale issue's targets (#15). Publish: half of the first 100k run's 384 s.
 TARGETS = {
-    "ingest_over_naive_whoosh": ("ingest / naive Whoosh", 0.5),
-    "query_p50_over_fts5": ("query p50 / FTS5+snippet p50", 3.0),
-    "query_p95_ms": ("query p95", 50.0),
+    "ingest_over_naive_whoosh": ("ingest / naive Whoosh", 0.8),
+    "query_p50_over_fts5_facets": ("query p50 / FTS5+snippet+facets p50", 1.0),
+    "query_p95_ms": ("query p95", 150.0),
     "incremental_seconds": ("incremental 20-testimony ingest", 2.0),
+    "publish_seconds": ("testimony publish", 192.0),
+    "takedown_seconds": ("takedown of one testimony", 60.0),
     "datasette_table_p95_ms": ("Datasette table page, _search + facets, p95", 300.0),
     "datasette_plain_p95_ms": ("Datasette table page, no filter, default facets, p95", 300.0),
-    "ingest_peak_rss_bytes": ("ingest peak RSS", 1024**3),
+    "ingest_peak_rss_bytes": ("ingest peak RSS (the process and its workers)", 1024**3),
 }
 
 
@@ -211,6 +216,24 @@ def measure_publish(db: Path, public_db: Path) -> dict:
     return {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss_bytes, "summary": _json_output(run)}
 
 
+def measure_takedown(db: Path, mix: list[queries.BenchQuery], seed: int) -> dict:
+    """`testimony takedown` of one testimony: the archive, its index and the published copy all lose it.
+    Last of all (it changes both archives); the testimony is the first hit of the mix's first query."""
+    archive = Archive(db)
+    try:
+        hits = archive.search(mix[0].text).hits
+    finally:
+        archive.close()
+    if not hits:
+        raise BenchError(f"nothing to take down: {mix[0].text!r} found no testimony")
+    run = measure.run_process(
+        [*testimony_command(), "takedown", hits[0]["id"], "--db", str(db), "--reason", "benchmark", "--json"],
+        cwd=ROOT,
+    )
+    run.check()
+    return {"seconds": run.seconds, "peak_rss_bytes": run.peak_rss_bytes, "summary": _json_output(run)}
+
+
 def measure_datasette(db: Path, folder: Path, mix: list[queries.BenchQuery], requests: int, warmup: int) -> dict:
     port = measure.free_port()
     base = f"http://127.0.0.1:{port}"
@@ -273,12 +296,14 @@ def verdicts(results: dict) -> dict:
     datasette, incremental = results.get("datasette") or {}, results.get("incremental") or {}
     measured = {
         "ingest_over_naive_whoosh": (results.get("ratios") or {}).get("ingest_over_naive_whoosh"),
-        "query_p50_over_fts5": search.get("p50_over_fts5_snippet"),
+        "query_p50_over_fts5_facets": search.get("p50_over_fts5_snippet_facets"),
         "query_p95_ms": (search.get("archive") or {}).get("p95_ms"),
         "incremental_seconds": incremental.get("seconds"),
+        "publish_seconds": (results.get("publish") or {}).get("seconds"),
+        "takedown_seconds": (results.get("takedown") or {}).get("seconds"),
         "datasette_table_p95_ms": (datasette.get("table_search") or {}).get("p95_ms"),
         "datasette_plain_p95_ms": (datasette.get("table_plain") or {}).get("p95_ms"),
-        "ingest_peak_rss_bytes": ingest.get("peak_rss_bytes"),
+        "ingest_peak_rss_bytes": ingest.get("peak_tree_rss_bytes"),
     }
     out = {}
     for key, (description, limit) in TARGETS.items():
@@ -346,27 +371,33 @@ def markdown(results: dict) -> str:
         ("`testimony ingest` (end to end, real process)", _seconds(ingest), "", ""),
         (f"naive Whoosh writer ({', '.join(peers.NAIVE_FIELDS)}; one commit)", _seconds(naive), "", ""),
         ("SQLite FTS5 (sqlite-utils insert + enable_fts)", _seconds(fts5), "", ""),
-        ("ingest / naive Whoosh", ratio(ratios.get("ingest_over_naive_whoosh")), "≤ 0.5x",
+        ("ingest / naive Whoosh", ratio(ratios.get("ingest_over_naive_whoosh")), "≤ 0.8x",
          _mark(v["ingest_over_naive_whoosh"])),
         ("ingest / FTS5", ratio(ratios.get("ingest_over_fts5")), "", ""),
         ("incremental ingest of one 20-testimony file",
          f"{incremental['seconds']:.2f} s" if "seconds" in incremental else "—", "≤ 2 s",
          _mark(v["incremental_seconds"])),
         ("query p50 / p95: `Archive.search` (top 20, highlights, facets)", _ms(search.get("archive")),
-         "p95 ≤ 50 ms", _mark(v["query_p95_ms"])),
+         "p95 ≤ 150 ms", _mark(v["query_p95_ms"])),
         ("query p50 / p95: FTS5 + snippet()", _ms(search.get("fts5_snippet")), "", ""),
         ("query p50 / p95: FTS5 + snippet() + facets (GROUP BY)", _ms(search.get("fts5_snippet_facets")), "", ""),
-        ("query p50: ours / FTS5+snippet", ratio(search.get("p50_over_fts5_snippet")), "≤ 3x",
-         _mark(v["query_p50_over_fts5"])),
-        ("query p50: ours / FTS5+snippet+facets", ratio(search.get("p50_over_fts5_snippet_facets")), "", ""),
+        ("query p50: ours / FTS5+snippet", ratio(search.get("p50_over_fts5_snippet")), "", ""),
+        ("query p50: ours / FTS5+snippet+facets", ratio(search.get("p50_over_fts5_snippet_facets")), "≤ 1x",
+         _mark(v["query_p50_over_fts5_facets"])),
         ("`testimony publish` (public archive for Datasette)",
-         f"{results['publish']['seconds']:,.1f} s" if "publish" in results else "—", "", ""),
+         f"{results['publish']['seconds']:,.1f} s" if "publish" in results else "—", "≤ 192 s",
+         _mark(v["publish_seconds"])),
+        ("`testimony takedown` of one testimony (archive and its published copy)",
+         f"{results['takedown']['seconds']:,.1f} s" if "takedown" in results else "—", "≤ 60 s",
+         _mark(v["takedown_seconds"])),
         ("Datasette table `?_search=` + default facets, p50 / p95", _ms(datasette.get("table_search")),
          "p95 ≤ 300 ms", _mark(v["datasette_table_p95_ms"])),
         ("Datasette table, no filter, default facets, p50 / p95", _ms(datasette.get("table_plain")),
          "p95 ≤ 300 ms", _mark(v["datasette_plain_p95_ms"])),
         ("Datasette `/-/search?q=`, p50 / p95", _ms(datasette.get("search_page")), "", ""),
-        ("peak RSS of `testimony ingest`", _mb((ingest or {}).get("peak_rss_bytes")), "≤ 1 GB at 1,000,000",
+        ("peak RSS of `testimony ingest` (process / with its workers)",
+         f"{_mb((ingest or {}).get('peak_rss_bytes'))} / {_mb((ingest or {}).get('peak_tree_rss_bytes'))}",
+         "≤ 1 GB at 1,000,000",
          _mark(v["ingest_peak_rss_bytes"])),
         ("on disk: SQLite / Whoosh index (archive)",
          f"{_mb(sizes.get('archive_db_bytes'))} / {_mb(sizes.get('archive_index_bytes'))}", "", ""),
@@ -429,6 +460,8 @@ def run_benchmark(
     warmup: int = 20,
     requests: int = 50,
     skip_datasette: bool = False,
+    skip_naive: bool = False,
+    skip_takedown: bool = False,
 ) -> dict:
     """Every measurement on one corpus; a step that fails is recorded under `errors` and the rest go on."""
     label = generate.size_label(testimonies)
@@ -453,6 +486,8 @@ def run_benchmark(
     results["ingest"] = measure_ingest(corpus, archive_db, testimonies)
     log(f"  {results['ingest']['seconds']:.1f} s")
     for name, kind, target in (("naive_whoosh", "whoosh", stores / "naive.whoosh"), ("fts5", "fts5", fts_db)):
+        if kind == "whoosh" and skip_naive:
+            continue
         log(f"peer: {kind} ...")
         try:
             results[name] = measure_peer(kind, corpus, target, testimonies) | (
@@ -489,6 +524,12 @@ def run_benchmark(
         results["incremental"] = measure_incremental(archive_db, stores / "incremental", seed, testimonies)
     except BenchError as error:
         errors["incremental"] = str(error)
+    if "publish" in results and not skip_takedown:
+        log("takedown of one testimony ...")
+        try:
+            results["takedown"] = measure_takedown(archive_db, mix, seed)
+        except BenchError as error:
+            errors["takedown"] = str(error)
     results["sizes"] = {
         "corpus_bytes": results["corpus"]["bytes_on_disk"],
         "archive_db_bytes": sum(measure.folder_bytes(Path(f"{archive_db}{suffix}")) for suffix in ("", "-wal")),
@@ -518,10 +559,16 @@ def run(
     warmup: Annotated[int, typer.Option("--warmup", help="Untimed queries first.", min=0)] = 20,
     requests: Annotated[int, typer.Option("--requests", help="Timed HTTP requests per page.", min=1)] = 50,
     skip_datasette: Annotated[bool, typer.Option("--skip-datasette", help="Do not serve and time Datasette.")] = False,
+    skip_naive: Annotated[
+        bool, typer.Option("--skip-naive", help="Do not run the naive Whoosh writer (its ratio is a 100k target).")
+    ] = False,
+    skip_takedown: Annotated[bool, typer.Option("--skip-takedown", help="Do not time a takedown.")] = False,
 ):
     """Benchmark ingest, search and Datasette against a naive Whoosh writer and SQLite FTS5."""
     try:
-        results = run_benchmark(testimonies, seed, work, query_count, warmup, requests, skip_datasette)
+        results = run_benchmark(
+            testimonies, seed, work, query_count, warmup, requests, skip_datasette, skip_naive, skip_takedown
+        )
     except (BenchError, generate.CorpusFolderInUse) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -55,7 +55,7 @@ def test_benchmark_runs_end_to_end_and_reports_every_measure(tmp_path):
 
     assert set(data) == {
         "size", "testimonies", "seed", "machine", "corpus", "stores", "errors", "ingest", "naive_whoosh",
-        "fts5", "ratios", "search", "publish", "datasette", "incremental", "sizes", "targets",
+        "fts5", "ratios", "search", "publish", "datasette", "incremental", "takedown", "sizes", "targets",
     }  # fmt: skip
     assert (data["size"], data["testimonies"], data["seed"], data["errors"]) == ("60", 60, 1, {})
     assert {"cpu_count", "python", "whoosh", "sqlite", "date"} <= set(data["machine"])
@@ -90,16 +90,23 @@ def test_benchmark_runs_end_to_end_and_reports_every_measure(tmp_path):
     assert datasette["statuses"] == {"200": 165}  # 50 + 5 warm-up requests per page, all answered
     assert datasette["facets_missing"]["checked"] >= 5 and datasette["facets_missing"]["facets"] == {}
 
+    # The takedown ran last: the archive and its published copy both lost the testimony.
+    assert data["takedown"]["seconds"] > 0
+    takedown = data["takedown"]["summary"]
+    assert takedown["complete"] and len(takedown["testimonies"]) >= 1, takedown
+    assert [copy["status"] for copy in takedown["copies"]] == ["done"], takedown
     assert set(data["targets"]) == {
-        "ingest_over_naive_whoosh", "query_p50_over_fts5", "query_p95_ms", "incremental_seconds",
-        "datasette_table_p95_ms", "datasette_plain_p95_ms", "ingest_peak_rss_bytes",
+        "ingest_over_naive_whoosh", "query_p50_over_fts5_facets", "query_p95_ms", "incremental_seconds",
+        "publish_seconds", "takedown_seconds", "datasette_table_p95_ms", "datasette_plain_p95_ms",
+        "ingest_peak_rss_bytes",
     }  # fmt: skip
     assert data["targets"]["ingest_peak_rss_bytes"]["met"] is None  # judged only at 1,000,000
 
     table = completed.stdout
     assert "| measure | value | target | met |" in table
     for row in ("`testimony ingest`", "naive Whoosh writer", "SQLite FTS5", "incremental ingest", "Archive.search",
-                "FTS5 + snippet() + facets", "testimony publish", "Datasette table", "/-/search", "peak RSS"):  # fmt: skip
+                "FTS5 + snippet() + facets", "testimony publish", "testimony takedown", "Datasette table", "/-/search",
+                "peak RSS"):  # fmt: skip
         assert row in table, row
     assert f"Results: {results_dir / '60.json'}" in table
 
