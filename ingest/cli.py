@@ -123,13 +123,20 @@ def count_files(paths, follow_symlinks: bool = False):
     return sum(1 for _ in load.find_source_files(paths, follow_symlinks=follow_symlinks))
 
 
-def run_with_progress(description: str, paths, work, follow_symlinks: bool = False):
+def run_with_progress(description: str, paths, work, follow_symlinks: bool = False, finishing: str | None = None):
+    """Run `work(advance)` under a progress bar of the files found; `finishing` names what the work does once
+    the last file is read (an ingest's index commit, minutes at a million testimonies), so the bar says so."""
     with render.file_progress() as progress:
         total = None if progress.disable else count_files(paths, follow_symlinks)
         task = progress.add_task(description, total=total, name="")
+        done = 0
 
         def advance(path):
+            nonlocal done
+            done += 1
             progress.update(task, advance=1, name=str(path.name))
+            if finishing and done == total:
+                progress.update(task, description=finishing, name="")
 
         return work(advance)
 
@@ -166,6 +173,7 @@ def ingest(
                 archive, index_for(db, index), paths, advance, max_bytes, lock_timeout, mapping, key, follow_symlinks
             ),
             follow_symlinks,
+            finishing="Writing the search index",
         )
     except (search_index.IndexBusy, store.ArchiveBusy) as error:
         fail(f"{error}; is another ingest, takedown or publish running?")

@@ -1,7 +1,11 @@
 """The spine: files become normalized rows in SQLite and documents in Whoosh, through the CLI."""
 
 import json
+import os
+import pty
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,7 @@ from testimony_archive.ingest.cli import app
 from testimony_archive.ingest.normalize import make_id
 from testimony_archive.search import index as search_index
 
-from .conftest import DATA, fixture, rows, write
+from .conftest import DATA, ROOT, fixture, rows, write
 
 GOOD = """\
 source:
@@ -378,3 +382,33 @@ def test_one_source_in_two_files_is_refused_for_the_second(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["unchanged"] == 1
     assert rows(db, "select source_file from sources") == [{"source_file": str(renamed.resolve())}]
+
+
+def test_the_progress_bar_says_when_it_writes_the_index(tmp_path):
+    """On a terminal the bar counts files, then says the index is being written (minutes at a million
+    testimonies, after the last file): never a full bar that seems stuck."""
+    main, secondary = pty.openpty()
+    env = dict(os.environ, TERM="xterm", COLUMNS="120")
+    env.pop("CI", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "testimony_archive.ingest.cli", "ingest", str(DATA), "--db", str(tmp_path / "a.db")],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=120) == 0
+    os.close(main)
+    assert b"Ingesting" in shown  # positive control: the bar was drawn
+    assert b"Writing the search index" in shown
