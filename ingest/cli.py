@@ -17,6 +17,7 @@ import typer
 from rich.text import Text
 from testimony_archive.search import api as search_api
 from testimony_archive.search import index as search_index
+from testimony_archive.search.writing import BulkWriteFailed
 
 from . import crypto, load, privacy, render, spreadsheet, store
 from . import verify as checks
@@ -111,6 +112,10 @@ def open_db(db: Path, mode: str = store.READ, key=None):
         fail(f"{error}: it is being written, try again in a moment")
 
 
+def index_failed(error: Exception) -> str:
+    return f"the search index was not written ({error}); the records are safe in SQLite: run the same command again"
+
+
 def archive_key():
     """The archive key if there is one (commands that need it say so through KeyProblem)."""
     try:
@@ -179,6 +184,8 @@ def ingest(
         fail(f"{error}; is another ingest, takedown or publish running?")
     except crypto.KeyProblem as error:
         fail(f"{error}; nothing was ingested", 2)
+    except BulkWriteFailed as error:
+        fail(index_failed(error))
     render.report(report, as_json, "ingest")
     raise typer.Exit(report.exit_code)
 
@@ -213,6 +220,8 @@ def reindex(db: DbOption = Path("archive.db"), index: IndexOption = None, as_jso
             count = load.reindex(archive, db, index_for(db, index), lambda n: progress.advance(task, n))
         except (search_index.IndexBusy, store.ArchiveBusy) as error:
             fail(f"{error}; is an ingest, takedown or publish running?")
+        except BulkWriteFailed as error:
+            fail(index_failed(error))
     render.reindexed(count, index_for(db, index), as_json)
 
 
@@ -230,6 +239,8 @@ def verify(
         report = checks.check(archive, index_for(db, index), repair)
     except search_index.IndexBusy as error:
         fail(str(error))
+    except BulkWriteFailed as error:
+        fail(index_failed(error))
     render.verified(report, as_json)
     raise typer.Exit(0 if report["ok"] else 1)
 
@@ -359,6 +370,8 @@ def publish(
         fail(f"{error}; is an ingest or a takedown running?")
     except (ValueError, store.NotAnArchive, crypto.KeyProblem) as error:
         fail(str(error), 2)
+    except BulkWriteFailed as error:
+        fail(index_failed(error))
     render.published(counts, public_db, as_json)
 
 
@@ -416,6 +429,10 @@ def takedown(
         fail(f"{error}; nothing was taken down", 2)
     except privacy.TakedownIncomplete as error:
         report, complete = error.report, False
+    except BulkWriteFailed as error:
+        # The public copies were reached (each catches its own); the full archive's rows are gone, its index
+        # still holds their words on disk (search masks them) until a rebuild succeeds.
+        fail(f"the full archive's index was not rebuilt ({error}): run the same takedown again")
     render.takedown(report, complete, as_json)
     raise typer.Exit(0 if complete else 1)
 

@@ -53,8 +53,9 @@ PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
 
 
-class BulkWriteFailed(Exception):
-    """A worker of the bulk writer died or lost its result: the commit is cancelled."""
+class BulkWriteFailed(OSError):
+    """A worker of the bulk writer died or lost its result: the commit is cancelled. An OSError, as a full
+    disk would be: whatever handles a failed write (a takedown's public copy, the CLI) handles this."""
 
 
 class MarshalPool(PostingPool):

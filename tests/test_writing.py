@@ -261,3 +261,31 @@ def _count(db: Path) -> int:
             return conn.execute("select count(*) from testimonies").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
+
+
+def test_a_worker_killed_during_a_bulk_ingest_is_one_line_and_the_rerun_repairs(bulk_corpus, tmp_path):
+    db = tmp_path / "a.db"
+    command = [*TESTIMONY, "ingest", str(bulk_corpus), "--db", str(db)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(process.pid)
+    deadline = time.monotonic() + 120
+    workers: list[psutil.Process] = []
+    while len(workers) < writing.PROCS or _count(db) < 500:
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "the bulk writer never started its workers"
+        workers = _workers(parent)
+        time.sleep(0.05)
+    workers[0].send_signal(signal.SIGKILL)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: the search index was not written"), err
+    assert "Traceback" not in err
+    assert all(_gone(worker) for worker in workers)
+    rerun = subprocess.run([*command, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    verify = subprocess.run(
+        [*TESTIMONY, "verify", "--db", str(db), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert search_index.doc_count(search_index.index_dir_for(db)) == _count(db) == BULK
