@@ -19,6 +19,7 @@ from testimony_archive.ingest.load import BULK_BYTES, ingest_paths, is_bulk
 from testimony_archive.search import index as search_index
 from testimony_archive.search import writing
 from testimony_archive.search.api import Archive
+from whoosh.fields import TEXT
 from whoosh.writing import SegmentWriter
 
 from bench import generate
@@ -92,9 +93,10 @@ def postings(index_dir: Path) -> dict:
 
 
 def _weights(reader, fieldname, text):
+    """Each posting's weight and its encoded value (the positions, for a field that has them)."""
     matcher = reader.postings(fieldname, text)
     while matcher.is_active():
-        yield matcher.weight()
+        yield matcher.weight(), matcher.value()
         matcher.next()
 
 
@@ -289,3 +291,31 @@ def test_a_worker_killed_during_a_bulk_ingest_is_one_line_and_the_rerun_repairs(
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert search_index.doc_count(search_index.index_dir_for(db)) == _count(db) == BULK
+
+
+HARD_TEXTS = [
+    "",
+    "   ...  !!! ",
+    "2019-04-02 12.5 1,000 U.N. e.g. x",
+    "İstanbul'da ISTANBUL istanbul ß STRASSE Straße Œuvre",
+    "他在监狱里 我们没有消息 他 在",
+    "新疆维吾尔自治区 mixed 汉字and latin 한국어 テスト",
+    "ئۇ تۈرمىدە بىز خەۋەر ئالالمىدۇق",
+    "Он был задержан в 2017 году; мы не знаем, где он.",
+    "don't can’t l'homme O’Brien ʼapostrophe",
+    "e\u0301cole école ECOLE",
+    "a" * 300 + " b " + "c" * 3,
+]
+
+
+@pytest.mark.parametrize("fieldname", [name for name in search_index.build_schema().names() if name.startswith("text")])
+def test_text_fields_give_the_postings_their_analyzer_gives(fieldname, archive):
+    """search.index.TextField makes postings without Whoosh's token chain; they must be Whoosh's, byte for byte."""
+    field = search_index.build_schema()[fieldname]
+    assert isinstance(field, search_index.TextField)
+    texts = HARD_TEXTS + [doc["text"] for doc in search_index.documents(sqlite_utils.Database(archive))][:400]
+    for text in texts:
+        ours = sorted(field.index(text))
+        whoosh = sorted(TEXT.index(field, text))  # the field type's own path: format.word_values(analyzer)
+        assert ours == whoosh, text
+    assert sum(len(list(field.index(text))) for text in texts) > 10_000  # positive control: words were indexed
