@@ -339,9 +339,9 @@ def test_year_ranges_of_every_kind_match_the_database(archive, archive_path):
                     low = -1 if start is None else start + start_excl
                     high = 10_000 if end is None else end - end_excl
                     expected = {r["id"] for r in found if r["year"] is not None and low <= r["year"] <= high}
-                    inside = f"{start} TO {end}" if None not in (start, end) else f"TO {end}" if end is not None else f"{start} TO"
                     if start is None and end is None:
                         continue  # not a range
+                    inside = f"{'' if start is None else start} TO {'' if end is None else end}".strip()
                     query = f"year:{opening}{inside}{closing}"
                     result = archive.search(query, page_size=100)
                     assert result.total == len(expected), query
