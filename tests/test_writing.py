@@ -5,7 +5,6 @@ a worker. Real archives, real Whoosh indexes, real processes."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from whoosh.writing import SegmentWriter
 from bench import generate
 
 from .conftest import ROOT
+from .test_processes import count
 
 TESTIMONY = [sys.executable, "-m", "testimony_archive.ingest.cli"]
 QUERIES = ["trial", "factory camp", '"detention centre"', "Abdukerim", "status:disappeared letters", "mother*", "the"]
@@ -221,62 +221,52 @@ def _gone(process: psutil.Process) -> bool:
         return True
 
 
-def test_kill_9_of_a_bulk_ingest_leaves_no_worker_and_the_rerun_repairs(bulk_corpus, tmp_path):
-    db = tmp_path / "a.db"
-    command = [*TESTIMONY, "ingest", str(bulk_corpus), "--db", str(db)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def bulk_ingest_under_way(corpus: Path, db: Path, **pipes) -> tuple[subprocess.Popen, list[psutil.Process], list]:
+    """`testimony ingest` of the bulk corpus as a real process, once both of its workers index and some
+    testimonies are in SQLite; returns the process, its workers and the command."""
+    command = [*TESTIMONY, "ingest", str(corpus), "--db", str(db)]
+    process = subprocess.Popen(command, cwd=ROOT, text=True, **pipes)
     parent = psutil.Process(process.pid)
     deadline = time.monotonic() + 120
     workers: list[psutil.Process] = []
-    # Wait until both workers index and some testimonies are in SQLite, then kill the parent alone.
-    while len(workers) < writing.PROCS or _count(db) < 500:
-        assert process.poll() is None, process.stderr.read()
+    while len(workers) < writing.PROCS or count(db) < 500:
+        assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the bulk writer never started its workers"
         workers = _workers(parent)
         time.sleep(0.05)
     assert all(worker.is_running() and not _gone(worker) for worker in workers)  # positive control
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    deadline = time.monotonic() + 10
-    while not all(_gone(worker) for worker in workers):
-        assert time.monotonic() < deadline, f"workers outlived their parent: {[w.pid for w in workers]}"
-        time.sleep(0.05)
-    # No lock is left held: the rerun starts at once, ingests the rest and repairs the index.
+    return process, workers, command
+
+
+def rerun_repairs(command: list, db: Path) -> None:
+    """The same ingest again: it starts at once (no lock left held), ingests the rest, and `verify` is clean."""
     rerun = subprocess.run(
         [*command, "--json", "--lock-timeout", "5"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout)["failed"] == 0
-    assert _count(db) == BULK
     verify = subprocess.run(
         [*TESTIMONY, "verify", "--db", str(db), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert search_index.doc_count(search_index.index_dir_for(db)) == BULK
+    assert search_index.doc_count(search_index.index_dir_for(db)) == count(db) == BULK
 
 
-def _count(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return conn.execute("select count(*) from testimonies").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+def test_kill_9_of_a_bulk_ingest_leaves_no_worker_and_the_rerun_repairs(bulk_corpus, tmp_path):
+    db = tmp_path / "a.db"
+    process, workers, command = bulk_ingest_under_way(bulk_corpus, db, stdout=subprocess.DEVNULL)
+    process.send_signal(signal.SIGKILL)  # the parent alone
+    process.wait()
+    deadline = time.monotonic() + 10
+    while not all(_gone(worker) for worker in workers):
+        assert time.monotonic() < deadline, f"workers outlived their parent: {[w.pid for w in workers]}"
+        time.sleep(0.05)
+    rerun_repairs(command, db)
 
 
 def test_a_worker_killed_during_a_bulk_ingest_is_one_line_and_the_rerun_repairs(bulk_corpus, tmp_path):
     db = tmp_path / "a.db"
-    command = [*TESTIMONY, "ingest", str(bulk_corpus), "--db", str(db)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    parent = psutil.Process(process.pid)
-    deadline = time.monotonic() + 120
-    workers: list[psutil.Process] = []
-    while len(workers) < writing.PROCS or _count(db) < 500:
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline, "the bulk writer never started its workers"
-        workers = _workers(parent)
-        time.sleep(0.05)
+    process, workers, command = bulk_ingest_under_way(bulk_corpus, db, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     workers[0].send_signal(signal.SIGKILL)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 1, out + err
@@ -284,13 +274,7 @@ def test_a_worker_killed_during_a_bulk_ingest_is_one_line_and_the_rerun_repairs(
     assert len(lines) == 1 and lines[0].startswith("Error: the search index was not written"), err
     assert "Traceback" not in err
     assert all(_gone(worker) for worker in workers)
-    rerun = subprocess.run([*command, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
-    verify = subprocess.run(
-        [*TESTIMONY, "verify", "--db", str(db), "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert search_index.doc_count(search_index.index_dir_for(db)) == _count(db) == BULK
+    rerun_repairs(command, db)
 
 
 HARD_TEXTS = [
