@@ -343,10 +343,11 @@ def validator():
 
 @cache
 def fast_validator():
-    """The schema compiled to Python by fastjsonschema: about fifteen times jsonschema's speed on a valid file,
-    which is most files. It only ever answers yes: a file it refuses (or cannot check) is checked again by
-    `validator()`, whose verdict and error message are the ones that count. tests/test_fast_schema.py holds
-    the two to the same verdicts on every sample file and thousands of mutations of them."""
+    """The schema compiled to Python by fastjsonschema: 19 times jsonschema's speed on valid files (300
+    generated files of 20 testimonies), which most files are. It only ever answers yes: a file it refuses (or
+    cannot check) is checked again by `validator()`, whose verdict and error message are the ones that count.
+    tests/test_fast_schema.py holds it to never accepting what jsonschema refuses, on every sample file and
+    1,680 random mutations of them."""
     return fastjsonschema.compile(schema(), use_default=False, use_formats=False)
 
 

@@ -23,6 +23,7 @@ import re
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -409,15 +410,15 @@ def _calendar_dates(q):
     return q.apply(_calendar_dates)
 
 
-def _year_ranges(q, years: list[int]):
-    """year: ranges as the years of the archive (`years`, from the facet table) they hold, each matched
-    exactly. Whoosh 2.7.5's numeric ranges over this field answer many ranges wrongly: open at one end
+def _year_ranges(q, years: Callable[[], list[int]]):
+    """year: ranges as the years of the archive (`years()`, read only when there is a range) they hold,
+    each matched exactly. Whoosh 2.7.5's numeric ranges over this field answer many ranges wrongly: open at one end
     (`year:[TO 2019]`) or starting low (`year:[1000 TO 2019]`), they match every testimony.
     tests/test_search.py holds every kind of range to the database's own count."""
     if isinstance(q, wq.NumericRange) and q.fieldname == "year":
         low = -1 if q.start is None else int(q.start) + (1 if q.startexcl else 0)
         high = 10_000 if q.end is None else int(q.end) - (1 if q.endexcl else 0)
-        terms = [wq.NumericRange("year", year, year, boost=q.boost) for year in years if low <= year <= high]
+        terms = [wq.NumericRange("year", year, year, boost=q.boost) for year in years() if low <= year <= high]
         if not terms:
             return wq.NullQuery
         return wq.Or(terms) if len(terms) > 1 else terms[0]
@@ -720,8 +721,7 @@ class Archive:
             raise SearchError(f"Could not understand the query: {errors[0]}{hint}")
         if q is None or q is wq.NullQuery:
             raise SearchError("The query has no words to search for.")
-        years = sorted(int(year) for year in self.facet_table(searcher).labels["year"])
-        q = _year_ranges(_calendar_dates(q), years)
+        q = _year_ranges(_calendar_dates(q), lambda: sorted(map(int, self.facet_table(searcher).labels["year"])))
         q = bound_expansions(_one_field_per_text(q), searcher.reader(), self.budget)
         if exact_names:
             return q
